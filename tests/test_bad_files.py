@@ -1,0 +1,229 @@
+"""Malformed, truncated and hostile files: always one ModelError with a one-line message.
+
+Never another exception, a hang, or a huge allocation. The fuzz part mutates
+real models from ../shared/models; the targeted part edits one field of a real
+model with the schema's object API and writes it back.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+
+import flatbuffers
+import numpy as np
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+
+from tflite_inspector.core.analysis import model_stats
+from tflite_inspector.core.model import ModelError
+from tflite_inspector.core.summary import format_model_text, model_dict
+from tflite_inspector.core.tensor_data import dequantize, tensor_array, tensor_stats
+from tflite_inspector.core.tflite_reader import read_model_bytes
+
+from .conftest import needs_shared, shared_model
+
+pytestmark = needs_shared
+
+FUZZ_SEEDS = [
+    "gh-mlcommons-tiny/kws_ref_model.tflite",
+    "gh-google-coral-test_data/keras_lstm_mnist_ptq.tflite",
+    "gh-tensorflow-tflite-micro/hello_world_int8.tflite",
+    "gh-google-ai-edge-LiteRT/multi_signature_model.tflite",
+    "gh-tensorflow-tflite-micro/audio_preprocessor_int8.tflite",
+    "gh-tensorflow-tflite-support/test_model_nl_classifier_with_regex_tokenizer.tflite",
+    "gh-tensorflow-examples/planestrike_tf_agents.tflite",
+    "gh-google-ai-edge-LiteRT/static_w8_a16_quantized_attn_vec_einsum.tflite",
+    "gh-tensorflow-tflite-micro/conv0.tflite",
+    "edge_cases/tflm_fuzz_malicious_gather.tflite",
+]
+CASES_PER_SEED = 110  # 1,100 mutated models in all
+CASE_TIME_LIMIT_S = 2.0
+INTERESTING_WORDS = [0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, 0x80000001, 0x00010000, 0xFFFF, 0, 1, 127, 128]
+
+
+class CaseTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise CaseTimeout()
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    buf = bytearray(data)
+    kind = rng.randrange(5)
+    if kind == 0:  # truncation
+        return bytes(buf[: rng.randrange(len(buf))])
+    if kind == 1:  # bit flips
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(len(buf))
+            buf[i] ^= 1 << rng.randrange(8)
+    elif kind == 2:  # an interesting 32-bit word somewhere (offsets, lengths, indices)
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(0, len(buf) - 4) & ~3
+            buf[i : i + 4] = rng.choice(INTERESTING_WORDS).to_bytes(4, "little")
+    elif kind == 3:  # a zeroed or random run
+        i = rng.randrange(len(buf))
+        n = rng.randint(1, 64)
+        filler = bytes(n) if rng.random() < 0.5 else bytes(rng.randrange(256) for _ in range(n))
+        buf[i : i + n] = filler[: len(buf) - i]
+    else:  # bytes moved from elsewhere in the file (valid-looking offsets in the wrong place)
+        i, j = rng.randrange(len(buf)), rng.randrange(len(buf))
+        n = rng.randint(4, 32)
+        buf[i : i + n] = buf[j : j + n][: len(buf) - i]
+    return bytes(buf)
+
+
+def exercise(data: bytes) -> None:
+    """Everything a user can do with a file; only ModelError may come out."""
+    model = read_model_bytes(data, "fuzz.tflite")
+    stats = model_stats(model)
+    json.dumps(model_dict(model, stats), allow_nan=False)
+    format_model_text(model, stats)
+    for sg in model.subgraphs:
+        for t in sg.tensors[:50]:
+            if t.is_constant and t.dtype not in ("STRING", "RESOURCE", "VARIANT") and t.sparsity is None:
+                tensor_array(model, t)
+                tensor_stats(model, t)
+                dequantize(model, t)
+
+
+def test_fuzz_mutated_real_models():
+    rng = random.Random(20261123)
+    seeds = [(name, shared_model(name).read_bytes()) for name in FUZZ_SEEDS]
+    outcomes = {"read": 0, "refused": 0}
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    start = time.perf_counter()
+    try:
+        for name, data in seeds:
+            for case in range(CASES_PER_SEED):
+                mutated = mutate(data, rng)
+                signal.setitimer(signal.ITIMER_REAL, CASE_TIME_LIMIT_S)
+                try:
+                    exercise(mutated)
+                    outcomes["read"] += 1
+                except ModelError as e:
+                    message = str(e)
+                    assert message and "\n" not in message, (name, case, message)
+                    outcomes["refused"] += 1
+                except CaseTimeout:
+                    pytest.fail(f"{name} case {case}: took over {CASE_TIME_LIMIT_S} s")
+                except Exception as e:  # noqa: BLE001
+                    pytest.fail(f"{name} case {case}: {type(e).__name__}: {e} (not a ModelError)")
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+    elapsed = time.perf_counter() - start
+    total = outcomes["read"] + outcomes["refused"]
+    assert total == len(FUZZ_SEEDS) * CASES_PER_SEED >= 1000
+    # Both outcomes occur: the mutations reach past the header checks.
+    assert outcomes["read"] > 50 and outcomes["refused"] > 50, outcomes
+    assert elapsed < 45, f"{total} cases took {elapsed:.1f} s"
+
+
+# -- targeted hostile edits of a real model ----------------------------------------
+
+
+def _load_object_model(relative: str) -> schema.ModelT:
+    data = shared_model(relative).read_bytes()
+    return schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+
+
+def _pack(model: schema.ModelT) -> bytes:
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+SEED = "gh-mlcommons-tiny/vww_96_int8.tflite"
+
+
+def _first_constant(m: schema.ModelT) -> schema.TensorT:
+    return next(t for t in m.subgraphs[0].tensors if t.buffer and m.buffers[t.buffer].data is not None)
+
+
+def test_repacked_model_still_reads():
+    # The editing route itself is sound: an unedited round trip reads fine.
+    model = read_model_bytes(_pack(_load_object_model(SEED)))
+    assert len(model.subgraphs[0].operators) == 31
+
+
+def test_constant_claiming_2_31_elements():
+    m = _load_object_model(SEED)
+    t = _first_constant(m)
+    t.shape = np.array([2**31 - 1, 1, 1, 1], dtype=np.int32)
+    with pytest.raises(ModelError, match=r"2147483647 elements.*holds \d+ bytes"):
+        read_model_bytes(_pack(m))
+
+
+def test_buffer_pointing_past_the_end():
+    m = _load_object_model(SEED)
+    t = _first_constant(m)
+    buf = m.buffers[t.buffer]
+    buf.data = None
+    buf.offset, buf.size = 10**9, 1024  # external data far past the end of the file
+    with pytest.raises(ModelError, match=rf"buffer {t.buffer}: .*past the end of the file"):
+        read_model_bytes(_pack(m))
+
+
+def test_operator_input_out_of_range():
+    m = _load_object_model(SEED)
+    m.subgraphs[0].operators[3].inputs = np.array([0, 100000, -1], dtype=np.int32)
+    with pytest.raises(ModelError, match=r"operator 3 \(DEPTHWISE_CONV_2D\) inputs: tensor 100000 is out of range"):
+        read_model_bytes(_pack(m))
+
+
+def test_opcode_index_out_of_range():
+    m = _load_object_model(SEED)
+    m.subgraphs[0].operators[0].opcodeIndex = 77
+    with pytest.raises(ModelError, match=r"operator 0: operator code 77 is out of range"):
+        read_model_bytes(_pack(m))
+
+
+def test_tensor_buffer_index_out_of_range():
+    m = _load_object_model(SEED)
+    m.subgraphs[0].tensors[5].buffer = 123456
+    with pytest.raises(ModelError, match=r"tensor 5: buffer 123456 is out of range"):
+        read_model_bytes(_pack(m))
+
+
+def test_control_flow_reference_to_missing_subgraph():
+    m = _load_object_model("gh-tulasiram58827-ocr_tflite/ocr_dr.tflite")
+    op = next(o for o in m.subgraphs[0].operators if o.builtinOptionsType == schema.BuiltinOptions.WhileOptions)
+    op.builtinOptions.bodySubgraphIndex = 42
+    with pytest.raises(ModelError, match=r"option body_subgraph_index: subgraph 42 is out of range"):
+        read_model_bytes(_pack(m))
+
+
+def test_huge_vector_length_is_refused_without_looping():
+    data = bytearray(shared_model(SEED).read_bytes())
+    # Find the tensors vector of subgraph 0 through the generated accessors and
+    # overwrite its length with 2^31-1.
+    model = schema.Model.GetRootAs(data, 0)
+    sg = model.Subgraphs(0)
+    o = sg._tab.Offset(4)
+    length_at = sg._tab.Vector(o) - 4
+    data[length_at : length_at + 4] = (2**31 - 1).to_bytes(4, "little")
+    start = time.perf_counter()
+    with pytest.raises(ModelError, match=r"tensor list claims 2147483647 entries"):
+        read_model_bytes(bytes(data))
+    assert time.perf_counter() - start < 1.0
+
+
+def test_signature_tensor_out_of_range():
+    m = _load_object_model("gh-google-ai-edge-LiteRT/multi_signature_model.tflite")
+    m.signatureDefs[0].inputs[0].tensorIndex = 999
+    with pytest.raises(ModelError, match=r"signature 0 .* input 0: tensor 999 is out of range"):
+        read_model_bytes(_pack(m))
+
+
+def test_scale_and_zero_point_counts_differ():
+    m = _load_object_model(SEED)
+    q = m.subgraphs[0].tensors[0].quantization
+    q.zeroPoint = np.array([0, 0], dtype=np.int64)
+    with pytest.raises(ModelError, match="1 scales but 2 zero points"):
+        read_model_bytes(_pack(m))

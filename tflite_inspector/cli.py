@@ -1,0 +1,183 @@
+"""`tflite-inspector`: the command line. Thin: parse arguments, call core, print.
+
+    parse_args(argv) -> Namespace;  main(argv) -> exit status;  cli_main() for the entry point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from typing import IO
+
+from . import __version__
+from .core.model import ModelError
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 2
+
+_EPILOG = """\
+examples:
+  tflite-inspector inspect model.tflite
+  tflite-inspector inspect models/ --json > models.jsonl
+  tflite-inspector                       (the desktop app: not built yet, see README)
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tflite-inspector",
+        description="See inside .tflite (TensorFlow Lite / LiteRT) models.",
+        epilog=_EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="summarise models: ops, tensors, quantization, signatures, metadata, sizes",
+        description=(
+            "Read .tflite files and print what is in them. Folders are searched recursively "
+            "for *.tflite. Files that cannot be read are reported and skipped; the exit "
+            "status is 0 when every file was read and 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector inspect mobilenet.tflite\n"
+            "  tflite-inspector inspect ~/models --json | jq .stats.macs\n"
+        ),
+        formatter_class=_formatter,
+    )
+    inspect.add_argument("paths", nargs="+", metavar="PATH",
+                         help="a .tflite file, or a folder to search for them (e.g. models/)")
+    inspect.add_argument("--json", action="store_true",
+                         help="print one JSON object per model per line (JSON Lines) instead of text; "
+                              "e.g. --json > out.jsonl")
+    inspect.add_argument("--debug", action="store_true",
+                         help="print a traceback with unexpected errors (for bug reports)")
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
+
+
+def find_model_files(paths: list[str]) -> Iterator[str]:
+    """Files as given; folders searched recursively for *.tflite, in sorted order."""
+    for path in paths:
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                found.extend(os.path.join(root, f) for f in files if f.lower().endswith(".tflite"))
+            yield from sorted(found)
+        else:
+            yield path
+
+
+@contextlib.contextmanager
+def json_stdout() -> Iterator[IO[str]]:
+    """Keep stdout for JSON only: anything else written to fd 1 (libraries, native code) goes to stderr."""
+    sys.stdout.flush()
+    saved_fd = os.dup(1)
+    try:
+        json_stream = os.fdopen(os.dup(saved_fd), "w", encoding="utf-8")
+    except OSError:
+        os.close(saved_fd)
+        raise
+    os.dup2(2, 1)
+    old_stdout = sys.stdout
+    sys.stdout = sys.stderr
+    try:
+        yield json_stream
+    finally:
+        json_stream.flush()
+        sys.stdout = old_stdout
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+        json_stream.close()
+
+
+def _error_line(message: str) -> None:
+    print(f"tflite-inspector: error: {message}", file=sys.stderr)
+
+
+def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.analysis import model_stats
+    from .core.summary import format_model_text, model_dict
+    from .core.tflite_reader import read_model
+
+    status = EXIT_OK
+    files = list(find_model_files(args.paths))
+    if not files:
+        _error_line("no .tflite files found in " + ", ".join(args.paths))
+        return EXIT_SOME_FAILED
+    first = True
+    for path in files:
+        try:
+            with read_model(path) as model:
+                stats = model_stats(model)
+                if args.json:
+                    out.write(json.dumps(model_dict(model, stats), ensure_ascii=False, allow_nan=False) + "\n")
+                else:
+                    if not first:
+                        out.write("\n")
+                    out.write(format_model_text(model, stats) + "\n")
+        except ModelError as e:
+            status = EXIT_SOME_FAILED
+            _error_line(str(e))
+            if args.json:
+                out.write(json.dumps({"path": path, "error": str(e)}, ensure_ascii=False) + "\n")
+        except Exception as e:  # noqa: BLE001 - a bug must not stop the other files
+            status = EXIT_SOME_FAILED
+            message = f"{path}: internal error ({type(e).__name__}: {e}); please report it"
+            _error_line(message)
+            if args.debug:
+                traceback.print_exc()
+            if args.json:
+                out.write(json.dumps({"path": path, "error": message}, ensure_ascii=False) + "\n")
+        first = False
+        out.flush()
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.command is None:
+        # The desktop app (issue 3) is not built yet; say so rather than pretend.
+        _error_line("the desktop app is not part of this version yet; use a subcommand, "
+                    "e.g. `tflite-inspector inspect MODEL` (see --help)")
+        return EXIT_SOME_FAILED
+    try:
+        if args.command == "inspect":
+            if args.json:
+                with json_stdout() as out:
+                    return run_inspect(args, out)
+            return run_inspect(args, sys.stdout)
+    except KeyboardInterrupt:
+        _error_line("interrupted")
+        return 130
+    except BrokenPipeError:
+        # `| head` closed the pipe: not an error of ours.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        return EXIT_OK
+    _error_line(f"unknown command {args.command}")
+    return EXIT_SOME_FAILED
+
+
+def cli_main() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli_main()
