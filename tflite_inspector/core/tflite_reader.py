@@ -203,6 +203,10 @@ def read_model(path: str | os.PathLike[str]) -> Model:
             if size == 0:
                 raise ModelError(f"{path}: the file is empty")
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_RANDOM"):
+                # Parsing touches a few scattered tables; without this the kernel
+                # reads ahead megabytes of weights around each of them.
+                data.madvise(mmap.MADV_RANDOM)
     except ModelError:
         raise
     except IsADirectoryError:

@@ -1,0 +1,87 @@
+"""Storage variants a reader must handle, the bundled sample, and import hygiene."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from tflite_inspector.core.tensor_data import tensor_array
+from tflite_inspector.core.tflite_reader import read_associated_file, read_model, read_model_bytes
+
+from .conftest import PROJECT_ROOT, needs_shared, shared_model
+
+SAMPLES = PROJECT_ROOT / "tflite_inspector" / "resources" / "samples"
+
+
+def _pack(model: schema.ModelT) -> bytes:
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@needs_shared
+def test_buffer_stored_after_the_flatbuffer(tmp_path):
+    """Models over 2 GB keep buffer data outside the flatbuffer (offset/size from file start)."""
+    source = shared_model("gh-mlcommons-tiny/vww_96_int8.tflite")
+    with read_model(source) as original:
+        weights = next(t for t in original.subgraphs[0].tensors if t.is_constant and t.dtype == "INT8")
+        expected = np.array(tensor_array(original, weights))
+    m = schema.ModelT.InitFromPackedBuf(bytearray(source.read_bytes()), 0)
+    buf = m.buffers[weights.buffer]
+    data = bytes(buf.data)
+    buf.data = None
+    buf.offset, buf.size = 1 << 40, len(data)  # placeholder of the same width, fixed below
+    length = len(_pack(m))
+    buf.offset = (length + 15) // 16 * 16
+    packed = _pack(m)
+    assert len(packed) == length
+    blob = packed + bytes(buf.offset - length) + data
+    path = tmp_path / "external.tflite"
+    path.write_bytes(blob)
+    with read_model(path) as model:
+        t = model.subgraphs[0].tensors[weights.index]
+        assert model.buffers[t.buffer].external
+        assert t.is_constant and t.data_bytes == len(data)
+        np.testing.assert_array_equal(tensor_array(model, t), expected)
+
+
+def test_bundled_sample_models():
+    with read_model(SAMPLES / "shapes_int8.tflite") as model:
+        sg = model.subgraphs[0]
+        assert sg.tensors[sg.inputs[0]].dtype == "INT8"
+        assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"} <= {op.opcode for op in sg.operators}
+        assert read_associated_file(model, "labels.txt").decode().split() == ["circle", "square", "triangle"]
+        assert [s.key for s in model.signatures] == ["serving_default"]
+    with read_model(SAMPLES / "shapes_float.tflite") as model:
+        sg = model.subgraphs[0]
+        assert sg.tensors[sg.inputs[0]].dtype == "FLOAT32"
+        assert all(t.quantization is None or not t.quantization.is_quantized for t in sg.tensors)
+    for name in ("circle.png", "square.png", "triangle.png", "labels.txt"):
+        assert (SAMPLES / name).is_file()
+
+
+def test_reading_from_memory_equals_reading_the_file():
+    path = SAMPLES / "shapes_int8.tflite"
+    with read_model(path) as a:
+        b = read_model_bytes(path.read_bytes(), str(path))
+        assert a.subgraphs == b.subgraphs
+        assert a.zip_files == b.zip_files
+
+
+def test_core_imports_neither_qt_nor_tensorflow():
+    code = (
+        "import sys, tflite_inspector.cli, tflite_inspector.core.tflite_reader, "
+        "tflite_inspector.core.analysis, tflite_inspector.core.summary, "
+        "tflite_inspector.core.tensor_data, tflite_inspector.core.runtime\n"
+        "from tflite_inspector.cli import main\n"
+        f"main(['inspect', {str(SAMPLES / 'shapes_int8.tflite')!r}, '--json'])\n"
+        "bad = [m for m in ('tensorflow', 'PySide6', 'pyqtgraph', 'ai_edge_litert.interpreter') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
