@@ -3,13 +3,8 @@
 # Extra arguments replace the sample: scripts/start.sh path/to/model.tflite
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[convert]'
+source scripts/venv.sh
+install_into_venv convert
 
 if [ "$#" -eq 0 ]; then
     set -- tflite_inspector/resources/samples/shapes_int8.tflite

@@ -4,13 +4,8 @@
 # models; tests that need it skip with a stated reason when it is absent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-PYTHON="${PYTHON:-python3}"
-if [ ! -x .venv/bin/python ]; then
-    "$PYTHON" -m venv .venv
-fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+source scripts/venv.sh
+install_into_venv dev
 
 # No screen in CI: Qt draws offscreen.
 export QT_QPA_PLATFORM=offscreen

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import flatbuffers
 import numpy as np
+import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.core.tensor_data import tensor_array
+from tflite_inspector.core.model import ModelError
+from tflite_inspector.core.summary import model_dict
+from tflite_inspector.core.tensor_data import string_values, tensor_array
 from tflite_inspector.core.tflite_reader import read_associated_file, read_model, read_model_bytes
 
 from .conftest import PROJECT_ROOT, needs_shared, shared_model
@@ -85,3 +88,71 @@ def test_core_imports_neither_qt_nor_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def _with_extra_tensor(make_tensor) -> bytes:
+    """The int8 sample with one more (unused) tensor in subgraph 0, built by make_tensor(model)."""
+    m = schema.ModelT.InitFromPackedBuf(bytearray((SAMPLES / "shapes_int8.tflite").read_bytes()), 0)
+    m.subgraphs[0].tensors.append(make_tensor(m))
+    return _pack(m)
+
+
+def _string_buffer(strings: list[bytes]) -> np.ndarray:
+    # TFLite's string layout: count, count+1 offsets from the buffer start, then the bytes.
+    header = 4 * (len(strings) + 2)
+    offsets = [header]
+    for s in strings:
+        offsets.append(offsets[-1] + len(s))
+    raw = np.array([len(strings), *offsets], dtype="<i4").tobytes() + b"".join(strings)
+    return np.frombuffer(raw, dtype=np.uint8)
+
+
+def test_string_constant_values():
+    def make(m):
+        buf = schema.BufferT()
+        buf.data = _string_buffer([b"hello", b"", b"world!"])
+        m.buffers.append(buf)
+        t = schema.TensorT()
+        t.name, t.type, t.buffer = "vocab", schema.TensorType.STRING, len(m.buffers) - 1
+        t.shape = np.array([3], dtype=np.int32)
+        return t
+
+    model = read_model_bytes(_with_extra_tensor(make))
+    t = model.subgraphs[0].tensors[-1]
+    assert t.dtype == "STRING" and t.is_constant
+    assert string_values(model, t) == [b"hello", b"", b"world!"]
+    with pytest.raises(ModelError, match="no numeric values"):
+        tensor_array(model, t)
+
+
+def test_sparse_tensor_is_described_not_misread():
+    def make(m):
+        buf = schema.BufferT()
+        buf.data = np.frombuffer(np.float32([1.5, -2.0]).tobytes(), dtype=np.uint8)
+        m.buffers.append(buf)
+        t = schema.TensorT()
+        t.name, t.type, t.buffer = "sparse_w", schema.TensorType.FLOAT32, len(m.buffers) - 1
+        t.shape = np.array([4, 4], dtype=np.int32)
+        sp = schema.SparsityParametersT()
+        sp.traversalOrder = np.array([0, 1], dtype=np.int32)
+        dense = schema.DimensionMetadataT()
+        dense.format, dense.denseSize = schema.DimensionType.DENSE, 4
+        csr = schema.DimensionMetadataT()
+        csr.format = schema.DimensionType.SPARSE_CSR
+        seg, idx = schema.Int32VectorT(), schema.Int32VectorT()
+        seg.values = np.array([0, 1, 1, 2, 2], dtype=np.int32)
+        idx.values = np.array([0, 3], dtype=np.int32)
+        csr.arraySegmentsType, csr.arraySegments = schema.SparseIndexVector.Int32Vector, seg
+        csr.arrayIndicesType, csr.arrayIndices = schema.SparseIndexVector.Int32Vector, idx
+        sp.dimMetadata = [dense, csr]
+        t.sparsity = sp
+        return t
+
+    model = read_model_bytes(_with_extra_tensor(make))
+    t = model.subgraphs[0].tensors[-1]
+    assert t.sparsity.traversal_order == (0, 1)
+    assert [d.format for d in t.sparsity.dim_metadata] == ["DENSE", "SPARSE_CSR"]
+    assert t.sparsity.dim_metadata[1].array_indices == (0, 3)
+    assert model_dict(model)["subgraphs"][0]["tensors"][-1]["sparsity"]["dim_metadata"][1]["array_indices"] == 2
+    with pytest.raises(ModelError, match="stored sparse"):
+        tensor_array(model, t)
