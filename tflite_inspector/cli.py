@@ -24,7 +24,8 @@ _EPILOG = """\
 examples:
   tflite-inspector inspect model.tflite
   tflite-inspector inspect models/ --json > models.jsonl
-  tflite-inspector                       (the desktop app: not built yet, see README)
+  tflite-inspector                       open the desktop app on the bundled sample
+  tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
 
 
@@ -150,13 +151,19 @@ def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
     return status
 
 
+SUBCOMMANDS = ("inspect",)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0] not in SUBCOMMANDS and not argv[0].startswith("-")):
+        # No subcommand: the desktop app, on the files given (or the bundled sample).
+        from .gui.app import run_app
+
+        return run_app(argv)
     args = parse_args(argv)
     if args.command is None:
-        # The desktop app (issue 3) is not built yet; say so rather than pretend.
-        _error_line("the desktop app is not part of this version yet; use a subcommand, "
-                    "e.g. `tflite-inspector inspect MODEL` (see --help)")
-        return EXIT_SOME_FAILED
+        return run_gui_from_options()
     try:
         if args.command == "inspect":
             if args.json:
@@ -173,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     _error_line(f"unknown command {args.command}")
     return EXIT_SOME_FAILED
+
+
+def run_gui_from_options() -> int:
+    from .gui.app import run_app
+
+    return run_app([])
 
 
 def cli_main() -> None:

@@ -1,0 +1,1 @@
+"""The desktop app: PySide6 views over the core object model. Thin: no analysis here."""

@@ -1,0 +1,257 @@
+"""The main window: a tab per open model, File menu, drag-and-drop, recent files."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .jobs import Job
+from .model_view import LoadedModel, ModelView, load_for_display
+
+MAX_RECENT = 10
+FILE_FILTER = "TFLite models (*.tflite);;All files (*)"
+
+
+class LoadingPage(QWidget):
+    """Shown in a model's tab while it loads in the background."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        label = QLabel(f"Opening {os.path.basename(path)}…")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(label)
+        bar = QProgressBar()
+        bar.setRange(0, 0)  # busy: reading has no meaningful percentage
+        layout.addWidget(bar)
+        layout.addStretch(2)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("tflite-inspector", "TFLite Inspector")
+        self.setWindowTitle("TFLite Inspector")
+        self.setAcceptDrops(True)
+        self._jobs: dict[QWidget, Job] = {}
+        self.errors: list[str] = []  # messages shown to the user, newest last
+
+        self.tabs = QTabWidget()
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(lambda _: self._update_actions())
+        self.setCentralWidget(self.tabs)
+        self._build_menus()
+        self._show_hint_if_empty()
+
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(QSize(1400, 860))
+
+    # -- menus ------------------------------------------------------------------------
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open)
+        open_action.triggered.connect(self.open_dialog)
+        file_menu.addAction(open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent_menu()
+        close_action = QAction("&Close Tab", self, shortcut=QKeySequence.StandardKey.Close)
+        close_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
+        file_menu.addAction(close_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        go_menu = self.menuBar().addMenu("&Go")
+        self.back_action = QAction("&Back", self, shortcut=QKeySequence.StandardKey.Back)
+        self.back_action.triggered.connect(lambda: self._current_view() and self._current_view().back())
+        self.forward_action = QAction("&Forward", self, shortcut=QKeySequence.StandardKey.Forward)
+        self.forward_action.triggered.connect(lambda: self._current_view() and self._current_view().forward())
+        find_action = QAction("&Find…", self, shortcut=QKeySequence.StandardKey.Find)
+        find_action.triggered.connect(lambda: self._current_view() and self._current_view().focus_filter())
+        for action in (self.back_action, self.forward_action, find_action):
+            go_menu.addAction(action)
+        self.find_action = find_action
+        self._update_actions()
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", [path, *recent][:MAX_RECENT])
+        self._rebuild_recent_menu()
+
+    def _current_view(self) -> ModelView | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, ModelView) else None
+
+    def _update_actions(self) -> None:
+        view = self._current_view()
+        self.back_action.setEnabled(bool(view and view.can_go_back()))
+        self.forward_action.setEnabled(bool(view and view.can_go_forward()))
+
+    def _show_hint_if_empty(self) -> None:
+        if self.tabs.count() == 0:
+            self.statusBar().showMessage("Drop .tflite files here, or use File ▸ Open (Ctrl+O).")
+
+    # -- opening ----------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        start = os.path.dirname(self.recent_files()[0]) if self.recent_files() else ""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open TFLite models", start, FILE_FILTER)
+        self.open_paths(paths)
+
+    def open_paths(self, paths: Iterable[str]) -> None:
+        for path in paths:
+            self._open(os.path.abspath(path))
+
+    def _open(self, path: str) -> None:
+        for i in range(self.tabs.count()):
+            if self.tabs.tabToolTip(i) == path:  # already open: show it
+                self.tabs.setCurrentIndex(i)
+                return
+        page = LoadingPage(path)
+        index = self.tabs.addTab(page, os.path.basename(path))
+        self.tabs.setTabToolTip(index, path)
+        self.tabs.setCurrentIndex(index)
+        self.statusBar().showMessage(f"Opening {path}…")
+        job = Job(lambda: load_for_display(path))
+        job.finished.connect(lambda loaded, p=page: self._loaded(p, loaded))
+        job.failed.connect(lambda message, p=page, path=path: self._failed(p, path, message))
+        self._jobs[page] = job
+        job.start()
+
+    def _replace_page(self, page: QWidget, widget: QWidget | None) -> None:
+        index = self.tabs.indexOf(page)
+        if index < 0:
+            return
+        if widget is None:
+            self.tabs.removeTab(index)
+        else:
+            tooltip, title = self.tabs.tabToolTip(index), self.tabs.tabText(index)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            self.tabs.setTabToolTip(index, tooltip)
+            self.tabs.setCurrentIndex(index)
+        page.deleteLater()
+
+    def _loaded(self, page: QWidget, loaded: LoadedModel) -> None:
+        self._jobs.pop(page, None)
+        if self.tabs.indexOf(page) < 0:  # closed while loading
+            loaded.model.close()
+            return
+        view = ModelView(loaded)
+        view.history_changed.connect(self._update_actions)
+        self._replace_page(page, view)
+        self._remember(loaded.model.path)
+        ops = sum(len(sg.operators) for sg in loaded.model.subgraphs)
+        self.statusBar().showMessage(f"{loaded.model.path}: {ops:,} ops, {loaded.model.size_bytes:,} bytes", 8000)
+        _preload_plotting()
+        self._update_actions()
+
+    def _failed(self, page: QWidget, path: str, message: str) -> None:
+        self._jobs.pop(page, None)
+        self._replace_page(page, None)
+        self.errors.append(message)
+        self.statusBar().showMessage(f"Could not open {os.path.basename(path)}", 8000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open model",
+                          f"{os.path.basename(path)} could not be opened.", QMessageBox.StandardButton.Ok, self)
+        box.setInformativeText(message)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        self.error_box = box  # kept for tests
+        box.open()  # not exec(): the app keeps running under the message
+        self._show_hint_if_empty()
+
+    def close_tab(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is None:
+            return
+        self.tabs.removeTab(index)
+        job = self._jobs.pop(widget, None)
+        if job is not None:
+            job.cancel()
+        if isinstance(widget, ModelView):
+            widget.close_model()
+        widget.deleteLater()
+        self._show_hint_if_empty()
+        self._update_actions()
+
+    # -- drag and drop ------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        files: list[str] = []
+        for path in paths:
+            if os.path.isdir(path):
+                for root, _, names in os.walk(path):
+                    files.extend(os.path.join(root, n) for n in sorted(names) if n.lower().endswith(".tflite"))
+            else:
+                files.append(path)
+        if files:
+            event.acceptProposedAction()
+            self.open_paths(files)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        super().closeEvent(event)
+
+
+_plotting_preloaded = False
+
+
+def _preload_plotting() -> None:
+    """Import pyqtgraph in the background once a model is shown, so the first
+    histogram does not wait the 0.7 s it takes to import."""
+    global _plotting_preloaded
+    if _plotting_preloaded:
+        return
+    _plotting_preloaded = True
+
+    def load() -> None:
+        try:
+            import pyqtgraph  # noqa: F401
+        except Exception:  # noqa: BLE001 - the detail panel reports it when it needs plots
+            pass
+
+    threading.Thread(target=load, name="preload-pyqtgraph", daemon=True).start()
+
+
+def file_urls(paths: Iterable[str]) -> list[QUrl]:
+    return [QUrl.fromLocalFile(os.path.abspath(p)) for p in paths]

@@ -1,0 +1,138 @@
+"""The Overview page: HTML for a QTextBrowser, built from the model and its stats.
+
+Every string that comes from the model is escaped. Links: `subgraph:N` selects a
+subgraph, `tensor:S:N` a tensor, `file:NAME` shows an attached file.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from ..core.analysis import PEAK_MEMORY_METHOD, ModelStats
+from ..core.model import Model, Tensor
+from ..core.summary import format_quantization, human_bytes, human_count, size_breakdown
+from .table_models import shape_text
+
+_STYLE = """
+<style>
+ body { font-family: sans-serif; }
+ h2 { margin: 12px 0 4px 0; font-size: 14pt; }
+ h3 { margin: 10px 0 4px 0; font-size: 11pt; }
+ table { border-collapse: collapse; }
+ td, th { padding: 2px 8px 2px 0; vertical-align: top; text-align: left; }
+ th { color: #555; font-weight: normal; }
+ .num { text-align: right; }
+ .muted { color: #666; }
+ .warn { color: #a04000; }
+</style>
+"""
+
+
+def _tensor_cell(sg_index: int, t: Tensor) -> str:
+    q = format_quantization(t.quantization)
+    return (f'<a href="tensor:{sg_index}:{t.index}">{escape(t.name) or f"t{t.index}"}</a> '
+            f"{escape(shape_text(t))} {t.dtype}" + (f' <span class="muted">{escape(q)}</span>' if q else ""))
+
+
+def _bar(fraction: float) -> str:
+    # Rich text ignores widths of nested tables; a run of block characters scales reliably.
+    return f'<span style="color:#4a7bd0">{"█" * max(1, round(30 * fraction))}</span>'
+
+
+def overview_html(model: Model, stats: ModelStats) -> str:
+    parts = [_STYLE, f"<h2>{escape(model.file_name)}</h2>"]
+    rows = [
+        ("File", escape(model.path)),
+        ("Size", f"{human_bytes(model.size_bytes)} ({model.size_bytes:,} bytes)"),
+        ("Schema version", str(model.version)),
+        ("Description", escape(model.description) or "—"),
+        ("Min runtime version", escape(model.min_runtime_version or "—")),
+        ("Parameters", f"{human_count(stats.parameters)} ({stats.parameters:,})"),
+        ("MACs", f"{human_count(stats.macs)} ({stats.macs:,}) at static shapes"),
+        ("Peak activation memory",
+         ", ".join(f"subgraph {s.index}: {human_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
+         + f' <span class="muted">(estimate)</span>'),
+    ]
+    parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
+    parts.append(f'<p class="muted">{escape(PEAK_MEMORY_METHOD)}</p>')
+    for w in model.warnings:
+        parts.append(f'<p class="warn">⚠ {escape(w)}</p>')
+
+    md = model.tflite_metadata
+    if md is not None:
+        parts.append("<h3>TFLite metadata</h3><table>")
+        for label, value in (("Name", md.name), ("Version", md.version), ("Author", md.author),
+                             ("License", md.license), ("Description", md.description)):
+            if value:
+                parts.append(f"<tr><th>{label}</th><td>{escape(value)}</td></tr>")
+        for sg in md.subgraphs:
+            for kind, tensors in (("input", sg.inputs), ("output", sg.outputs)):
+                for tm in tensors:
+                    details = []
+                    if tm.content.get("type"):
+                        details.append(escape(str(tm.content["type"])))
+                    if tm.normalization_mean:
+                        details.append(f"normalize (x − {list(tm.normalization_mean)}) / {list(tm.normalization_std)}")
+                    if tm.stats_min or tm.stats_max:
+                        details.append(f"range {list(tm.stats_min)}…{list(tm.stats_max)}")
+                    if tm.description:
+                        details.append(escape(tm.description))
+                    parts.append(f"<tr><th>{kind} {escape(tm.name)}</th><td>{'; '.join(details)}</td></tr>")
+        parts.append("</table>")
+    files = model.associated_files
+    if files:
+        parts.append("<h3>Attached files</h3><table>")
+        for f in files:
+            name = escape(f.name)
+            link = f'<a href="file:{name}">{name}</a>' if f.size is not None else name
+            size = human_bytes(f.size) if f.size is not None else "named in metadata, not attached"
+            parts.append(f"<tr><td>{link}</td><td>{size}</td><td>{escape(f.type)}</td>"
+                         f"<td>{escape(f.description)}</td></tr>")
+        parts.append("</table>")
+
+    if model.signatures:
+        parts.append("<h3>Signatures</h3><table>")
+        for s in model.signatures:
+            tensors = model.subgraphs[s.subgraph].tensors
+            parts.append(f'<tr><th colspan="3"><b>{escape(s.key)}</b> '
+                         f'(<a href="subgraph:{s.subgraph}">subgraph {s.subgraph}</a>)</th></tr>')
+            for label, mapping in (("in", s.inputs), ("out", s.outputs)):
+                for name, idx in mapping.items():
+                    parts.append(f"<tr><td>{label}</td><td>{escape(name)}</td>"
+                                 f"<td>{_tensor_cell(s.subgraph, tensors[idx])}</td></tr>")
+        parts.append("</table>")
+
+    parts.append("<h3>Subgraphs</h3><table><tr><th>#</th><th>name</th><th>ops</th><th>tensors</th>"
+                 "<th>inputs</th><th>outputs</th></tr>")
+    for sg in model.subgraphs:
+        ins = "<br>".join(_tensor_cell(sg.index, sg.tensors[i]) for i in sg.inputs)
+        outs = "<br>".join(_tensor_cell(sg.index, sg.tensors[i]) for i in sg.outputs)
+        parts.append(f'<tr><td><a href="subgraph:{sg.index}">{sg.index}</a></td><td>{escape(sg.name)}</td>'
+                     f'<td class="num">{len(sg.operators)}</td><td class="num">{len(sg.tensors)}</td>'
+                     f"<td>{ins}</td><td>{outs}</td></tr>")
+    parts.append("</table>")
+
+    breakdown = size_breakdown(model, stats)
+    parts.append("<h3>Size</h3><table>")
+    for label, key in (("weights", "weights"), ("metadata", "metadata"),
+                       ("attached files", "attached_files"), ("graph and other", "graph_and_other")):
+        parts.append(f'<tr><td>{label}</td><td class="num">{human_bytes(breakdown[key])}</td>'
+                     f"<td>{_bar(breakdown[key] / max(model.size_bytes, 1))}</td></tr>")
+    parts.append("</table><h3>Weights by dtype</h3><table>")
+    for dtype, size in stats.weight_bytes_by_dtype.items():
+        parts.append(f'<tr><td>{dtype}</td><td class="num">{human_bytes(size)}</td>'
+                     f'<td class="num">{stats.parameters_by_dtype.get(dtype, 0):,} values</td></tr>')
+    parts.append("</table>")
+
+    total_ops = max(sum(stats.op_counts.values()), 1)
+    top = max(stats.op_counts.values(), default=1)
+    parts.append("<h3>Operators</h3><table>")
+    for name, count in stats.op_counts.items():
+        parts.append(f'<tr><td>{escape(name)}</td><td class="num">{count}</td>'
+                     f'<td class="num muted">{100 * count / total_ops:.1f}%</td><td>{_bar(count / top)}</td></tr>')
+    parts.append("</table>")
+    if stats.custom_ops:
+        parts.append(f"<p>Custom ops: {escape(', '.join(stats.custom_ops))}</p>")
+    if stats.flex_ops:
+        parts.append(f"<p>Flex (TensorFlow) ops, need the Flex delegate: {escape(', '.join(stats.flex_ops))}</p>")
+    return "".join(parts)

@@ -1,0 +1,175 @@
+"""Qt table models over a subgraph's operators and tensors, and a fast filter proxy.
+
+Rows are turned into display strings, sort keys and a search text once (in the
+loader's thread for big models); the Qt models only index into them, so a
+2,000-op table scrolls, sorts and filters without recomputing anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from ..core.analysis import SubgraphStats
+from ..core.model import Subgraph, Tensor
+from ..core.summary import format_quantization, human_bytes, human_count
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+INDEX_ROLE = Qt.ItemDataRole.UserRole + 2  # operator or tensor index of the row
+
+_CUSTOM_COLOR = QColor("#8a4b00")
+_FLEX_COLOR = QColor("#7a1fa2")
+
+
+@dataclass(frozen=True)
+class Row:
+    index: int
+    cells: tuple[str, ...]
+    sort_keys: tuple[Any, ...]
+    search_text: str  # lower-case text the filter matches against
+    tooltip: str = ""
+    color: QColor | None = None
+
+
+def shape_text(t: Tensor) -> str:
+    dims = t.shape_signature if t.shape_signature else t.shape
+    return "[" + ",".join(str(d) for d in dims) + "]" if dims or t.has_rank else "[?]"
+
+
+def _tensor_brief(sg: Subgraph, i: int) -> str:
+    if i < 0:
+        return "—"
+    t = sg.tensors[i]
+    return f"t{i} {shape_text(t)} {t.dtype}" + (" const" if t.is_constant else "")
+
+
+def operator_rows(sg: Subgraph, stats: SubgraphStats) -> list[Row]:
+    rows = []
+    for op in sg.operators:
+        ins = "; ".join(_tensor_brief(sg, i) for i in op.inputs)
+        outs = "; ".join(_tensor_brief(sg, i) for i in op.outputs)
+        act = op.fused_activation or ""
+        macs = stats.macs_by_operator.get(op.index)
+        kind = " [Flex]" if op.is_flex else (" [custom]" if op.is_custom else "")
+        refs = ", ".join(f"{k}→{v}" for k, v in op.subgraph_refs.items())
+        names = " ".join(sg.tensors[i].name for i in (*op.inputs, *op.outputs) if i >= 0)
+        dtypes = " ".join(sg.tensors[i].dtype for i in (*op.inputs, *op.outputs) if i >= 0)
+        rows.append(
+            Row(
+                index=op.index,
+                cells=(str(op.index), op.opcode + kind, str(op.version), ins, outs,
+                       "" if act == "NONE" else act, human_count(macs) if macs else "", refs),
+                sort_keys=(op.index, op.opcode, op.version, ins, outs, act, macs or 0, refs),
+                search_text=f"{op.opcode} {kind} {ins} {outs} {act} {names} {dtypes}".lower(),
+                tooltip=("Flex op: needs TensorFlow's Flex delegate" if op.is_flex
+                         else "custom op: needs its own kernel" if op.is_custom else ""),
+                color=_FLEX_COLOR if op.is_flex else (_CUSTOM_COLOR if op.is_custom else None),
+            )
+        )
+    return rows
+
+
+OPERATOR_COLUMNS = ("#", "Op", "Ver", "Inputs", "Outputs", "Activation", "MACs", "Subgraphs")
+
+
+def tensor_rows(sg: Subgraph) -> list[Row]:
+    rows = []
+    for t in sg.tensors:
+        q = format_quantization(t.quantization)
+        size = t.data_bytes if t.is_constant else t.activation_bytes
+        kind = "const" if t.is_constant else ("variable" if t.is_variable else "")
+        rows.append(
+            Row(
+                index=t.index,
+                cells=(str(t.index), t.name, shape_text(t), t.dtype, kind, human_bytes(size), q),
+                sort_keys=(t.index, t.name, t.num_elements, t.dtype, kind, size, q),
+                search_text=f"{t.name} {t.dtype} {shape_text(t)} {kind} {q}".lower(),
+            )
+        )
+    return rows
+
+
+TENSOR_COLUMNS = ("#", "Name", "Shape", "DType", "Kind", "Bytes", "Quantization")
+
+
+class RowTableModel(QAbstractTableModel):
+    def __init__(self, columns: tuple[str, ...], rows: list[Row], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.columns = columns
+        self.rows = rows
+
+    def set_rows(self, rows: list[Row]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.columns[section]
+        return None
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.cells[index.column()]
+        if role == SORT_ROLE:
+            return row.sort_keys[index.column()]
+        if role == INDEX_ROLE:
+            return row.index
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.tooltip or row.cells[index.column()]
+        if role == Qt.ItemDataRole.ForegroundRole and row.color is not None and index.column() == 1:
+            return QBrush(row.color)
+        return None
+
+    def source_row_of(self, item_index: int) -> int:
+        """Row number of an operator/tensor index (rows are in index order)."""
+        return item_index
+
+
+class FilterProxy(QSortFilterProxyModel):
+    """Filters on each row's precomputed search text, by regex (or plain text if not one)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._pattern: re.Pattern[str] | None = None
+        self.pattern_error = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_filter_text(self, text: str) -> None:
+        self.pattern_error = ""
+        if not text:
+            self._pattern = None
+        else:
+            try:
+                self._pattern = re.compile(text, re.IGNORECASE)
+            except re.error as e:
+                self.pattern_error = f"not a regular expression ({e}); matching it as plain text"
+                self._pattern = re.compile(re.escape(text), re.IGNORECASE)
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        if self._pattern is None:
+            return True
+        model = self.sourceModel()
+        return self._pattern.search(model.rows[source_row].search_text) is not None
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        a = left.data(SORT_ROLE)
+        b = right.data(SORT_ROLE)
+        try:
+            return a < b
+        except TypeError:
+            return str(a) < str(b)
