@@ -13,11 +13,13 @@ def sample_model_path() -> str:
 def run_app(paths: list[str]) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from .gc_guard import MainThreadGarbageCollector
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TFLite Inspector")
     app.setOrganizationName("tflite-inspector")
+    collector = MainThreadGarbageCollector(app)  # noqa: F841 - lives as long as the app
     window = MainWindow()
     window.show()
     window.open_paths(paths or [sample_model_path()])

@@ -15,11 +15,17 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from ..core.model import ModelError
 
 
+# Jobs stay referenced here until the GUI thread releases them, so a job is never
+# freed (and its QObject destroyed) in the worker thread that ran it.
+_live_jobs: set[Job] = set()
+
+
 class Job(QObject):
-    """One background call. Keep a reference until `finished` or `failed` fires."""
+    """One background call; `finished(result)` or `failed(message)` arrive on the GUI thread."""
 
     finished = Signal(object)
     failed = Signal(str)
+    _done = Signal()
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         super().__init__()
@@ -27,14 +33,25 @@ class Job(QObject):
         self.cancelled = False
 
     def start(self, pool: QThreadPool | None = None) -> Job:
+        _live_jobs.add(self)
+        self._done.connect(self._release)  # a method of this QObject: queued to its (GUI) thread
         (pool or QThreadPool.globalInstance()).start(_Runner(self))
         return self
+
+    def _release(self) -> None:
+        _live_jobs.discard(self)
 
     def cancel(self) -> None:
         """The result of a cancelled job is dropped; the call itself runs to its end."""
         self.cancelled = True
 
     def _run(self) -> None:
+        try:
+            self._call()
+        finally:
+            self._done.emit()
+
+    def _call(self) -> None:
         try:
             result = self._fn()
         except ModelError as e:

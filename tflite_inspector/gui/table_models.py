@@ -149,6 +149,7 @@ class FilterProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_filter_text(self, text: str) -> None:
+        self.beginFilterChange()  # Qt 6.10+: replaces the deprecated invalidateRowsFilter()
         self.pattern_error = ""
         if not text:
             self._pattern = None
@@ -158,7 +159,7 @@ class FilterProxy(QSortFilterProxyModel):
             except re.error as e:
                 self.pattern_error = f"not a regular expression ({e}); matching it as plain text"
                 self._pattern = re.compile(re.escape(text), re.IGNORECASE)
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         if self._pattern is None:
