@@ -241,3 +241,20 @@ print('ok')
     finally:
         (PROJECT_ROOT / "build-test-settings.ini").unlink(missing_ok=True)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
+
+
+@needs_shared
+def test_sorting_by_macs_keeps_selection_and_navigation(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    stats = view.loaded.stats.subgraphs[0]
+    view.select_operator(3)
+    macs_column = 6
+    view.op_table.sortByColumn(macs_column, Qt.SortOrder.DescendingOrder)
+    first = view.op_proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 2)
+    assert stats.macs_by_operator[first] == max(stats.macs_by_operator.values())
+    assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 3  # selection follows its row
+    view.select_operator(0)  # navigation finds rows after sorting
+    assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 0
+    view.filter_edit.setText("^depthwise_conv_2d")  # the op name starts each row's search text
+    keys = [view.op_proxy.index(r, macs_column).data(Qt.ItemDataRole.UserRole + 1) for r in range(view.op_proxy.rowCount())]
+    assert keys == sorted(keys, reverse=True) and len(keys) == 13

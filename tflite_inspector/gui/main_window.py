@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterable
 
-from PySide6.QtCore import QSettings, QSize, Qt, QUrl
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -43,6 +43,8 @@ class LoadingPage(QWidget):
 
 
 class MainWindow(QMainWindow):
+    model_shown = Signal(str)  # path, once its view has been painted
+
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("tflite-inspector", "TFLite Inspector")
@@ -178,8 +180,10 @@ class MainWindow(QMainWindow):
         self._remember(loaded.model.path)
         ops = sum(len(sg.operators) for sg in loaded.model.subgraphs)
         self.statusBar().showMessage(f"{loaded.model.path}: {ops:,} ops, {loaded.model.size_bytes:,} bytes", 8000)
-        _preload_plotting()
         self._update_actions()
+        view.repaint()
+        QTimer.singleShot(0, lambda path=loaded.model.path: self.model_shown.emit(path))
+        QTimer.singleShot(300, _preload_plotting)  # after the first paint, not competing with it
 
     def _failed(self, page: QWidget, path: str, message: str) -> None:
         self._jobs.pop(page, None)

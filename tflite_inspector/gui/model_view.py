@@ -80,8 +80,9 @@ class Place:
 def _make_table(proxy: FilterProxy, widths: tuple[int, ...]) -> QTableView:
     table = QTableView()
     table.setModel(proxy)
+    # Rows arrive in index order: enable sorting without sorting now.
+    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     table.setSortingEnabled(True)
-    table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setWordWrap(False)

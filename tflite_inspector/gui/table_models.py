@@ -100,12 +100,40 @@ class RowTableModel(QAbstractTableModel):
     def __init__(self, columns: tuple[str, ...], rows: list[Row], parent: Any = None) -> None:
         super().__init__(parent)
         self.columns = columns
-        self.rows = rows
+        self.rows = list(rows)
+
+        self._row_of = {row.index: i for i, row in enumerate(rows)}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
 
     def set_rows(self, rows: list[Row]) -> None:
         self.beginResetModel()
-        self.rows = rows
+        self.rows = list(rows)
+        self._row_of = {row.index: i for i, row in enumerate(self.rows)}
         self.endResetModel()
+        if self._sort is not None:
+            self.sort(*self._sort)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Reorder rows by their precomputed keys: Python's sort, not one call per comparison."""
+        if not 0 <= column < len(self.columns):
+            return
+        self._sort = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        old_rows = {id(row): i for i, row in enumerate(self.rows)}
+
+        def key(row: Row) -> tuple[int, Any]:
+            value = row.sort_keys[column]
+            return (0, value) if isinstance(value, (int, float)) else (1, str(value))
+
+        self.rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self._row_of = {row.index: i for i, row in enumerate(self.rows)}
+        new_position = [0] * len(self.rows)
+        for i, row in enumerate(self.rows):
+            new_position[old_rows[id(row)]] = i
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent, [self.index(new_position[p.row()], p.column()) for p in persistent])
+        self.layoutChanged.emit()
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.rows)
@@ -135,18 +163,24 @@ class RowTableModel(QAbstractTableModel):
         return None
 
     def source_row_of(self, item_index: int) -> int:
-        """Row number of an operator/tensor index (rows are in index order)."""
-        return item_index
+        """Row number of an operator/tensor index (rows may be sorted)."""
+        return self._row_of[item_index]
 
 
 class FilterProxy(QSortFilterProxyModel):
-    """Filters on each row's precomputed search text, by regex (or plain text if not one)."""
+    """Filters on each row's precomputed search text, by regex (or plain text if not one).
+
+    Sorting is handed to the source model, which sorts on precomputed keys; the
+    proxy keeps the source order (per-comparison Python calls stall on big tables).
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._pattern: re.Pattern[str] | None = None
         self.pattern_error = ""
-        self.setSortRole(SORT_ROLE)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
 
     def set_filter_text(self, text: str) -> None:
         self.beginFilterChange()  # Qt 6.10+: replaces the deprecated invalidateRowsFilter()
@@ -164,13 +198,4 @@ class FilterProxy(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         if self._pattern is None:
             return True
-        model = self.sourceModel()
-        return self._pattern.search(model.rows[source_row].search_text) is not None
-
-    def lessThan(self, left: QModelIndex | QPersistentModelIndex, right: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
-        a = left.data(SORT_ROLE)
-        b = right.data(SORT_ROLE)
-        try:
-            return a < b
-        except TypeError:
-            return str(a) < str(b)
+        return self._pattern.search(self.sourceModel().rows[source_row].search_text) is not None
