@@ -6,8 +6,5 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 install_into_venv convert
 
-if [ "$#" -eq 0 ]; then
-    set -- tflite_inspector/resources/samples/shapes_int8.tflite
-fi
-# The desktop app is not built yet (issue 3); until then this prints the summary.
-exec .venv/bin/tflite-inspector inspect "$@"
+# With no files the app opens the bundled sample model.
+exec .venv/bin/tflite-inspector "$@"

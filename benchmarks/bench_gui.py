@@ -1,0 +1,121 @@
+"""Desktop app speed: process start to a displayed model, and sorting/filtering dp_net's op table.
+
+Start-up: launches `python -m tflite_inspector MODEL` (offscreen Qt) with
+TFLITE_INSPECTOR_EXIT_AFTER_SHOWN set, and times from just before the process is
+started to the arrival of the "shown" line the app prints once the model's view
+is painted. Median of N runs, for the bundled sample, dp_net (2,338 ops) and a
+75 MB model (benchmarks/.cache, built by bench_inspect.py). Reference in the
+same run: a bare `python -c "import PySide6.QtWidgets"` process.
+
+Table: in-process, on dp_net's operator table, the time to sort by each column
+and to apply filters, against Python's sorted() over the same keys (the floor).
+
+Usage: .venv/bin/python benchmarks/bench_gui.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED_MODELS = ROOT.parent / "shared" / "models"
+DP_NET = SHARED_MODELS / "gh-tensorflow-tflite-micro" / "dp_net.tflite"
+SAMPLE = ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+LARGE = ROOT / "benchmarks" / ".cache" / "mlp_2048x4_float32.tflite"
+
+
+def time_to_shown(path: Path) -> float:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TFLITE_INSPECTOR_EXIT_AFTER_SHOWN="1")
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "tflite_inspector", str(path)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("shown "):
+            elapsed = time.perf_counter() - start
+            break
+    else:
+        raise RuntimeError(f"the app never showed {path}")
+    process.wait(timeout=30)
+    return elapsed
+
+
+def time_bare_qt() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import PySide6.QtWidgets"], check=True)
+    return time.perf_counter() - start
+
+
+def table_timings(repeat: int) -> None:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from tflite_inspector.gui.model_view import ModelView, load_for_display
+
+    app = QApplication.instance() or QApplication([])
+    view = ModelView(load_for_display(str(DP_NET)))
+    view.resize(1400, 800)
+    view.show()
+    app.processEvents()
+    model = view.op_model
+    print(f"\ndp_net operator table ({model.rowCount()} rows), in-process, median of {repeat}")
+    print(f"{'action':36s} {'ours ms':>9s} {'sorted() ms':>12s} {'ratio':>7s}")
+    for column, name in enumerate(model.columns):
+        def ours(c=column):
+            view.op_table.sortByColumn(c, Qt.SortOrder.DescendingOrder)
+            app.processEvents()
+
+        def floor(c=column):
+            sorted(model.rows, key=lambda r: (0, r.sort_keys[c]) if isinstance(r.sort_keys[c], (int, float))
+                   else (1, str(r.sort_keys[c])), reverse=True)
+
+        t_ours = _median(ours, repeat)
+        t_floor = _median(floor, repeat)
+        print(f"{'sort by ' + name:36s} {t_ours * 1e3:9.1f} {t_floor * 1e3:12.2f} {t_ours / t_floor:7.1f}")
+    for text in ("conv", "^fully_connected", "float32", r"t1\d\d\b", ""):
+        def apply(t=text):
+            view.filter_edit.setText(t)
+            app.processEvents()
+
+        t_filter = _median(lambda: (view.filter_edit.setText("x"), apply()), repeat)
+        print(f"{'filter ' + repr(text):36s} {t_filter * 1e3:9.1f} {'':>12s} "
+              f"  -> {view.op_proxy.rowCount()} rows")
+
+
+def _median(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    print(f"process start -> model shown (offscreen), median of {args.repeat} runs; target < 1.0 s")
+    bare = statistics.median(time_bare_qt() for _ in range(args.repeat))
+    print(f"{'reference: python -c import PySide6.QtWidgets':52s} {bare:6.3f} s")
+    for path in (SAMPLE, DP_NET, LARGE):
+        if not path.exists():
+            print(f"{path.name:52s} (missing; run bench_inspect.py to build it)")
+            continue
+        times = [time_to_shown(path) for _ in range(args.repeat)]
+        print(f"{path.name + f' ({path.stat().st_size / 1e6:.1f} MB)':52s} {statistics.median(times):6.3f} s "
+              f"(min {min(times):.3f}, max {max(times):.3f}; {statistics.median(times) / bare:.1f} x bare Qt import)")
+    table_timings(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

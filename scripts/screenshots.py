@@ -1,0 +1,80 @@
+"""Render screenshots of the main views to PNG (Qt offscreen), for the README.
+
+Usage: .venv/bin/python scripts/screenshots.py [OUTDIR]   (default docs/screenshots)
+Uses models from ../shared/models, falling back to the bundled sample.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+MODELS = ROOT.parent / "shared" / "models"
+SAMPLE = ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+
+
+def wait(app, condition, seconds: float = 20) -> None:
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(20):  # let pending paints land
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def main() -> None:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from tflite_inspector.gui.main_window import MainWindow
+    from tflite_inspector.gui.model_view import ModelView
+
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication([])
+    settings = QSettings(str(out / ".screenshots.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings)
+    window.resize(1500, 900)
+    window.show()
+
+    def open_model(path: Path) -> ModelView:
+        window.open_paths([str(path)])
+        wait(app, lambda: isinstance(window.tabs.currentWidget(), ModelView)
+             and window.tabs.tabToolTip(window.tabs.currentIndex()) == str(path))
+        return window.tabs.currentWidget()
+
+    def pick(relative: str) -> Path:
+        path = MODELS / relative
+        return path if path.exists() else SAMPLE
+
+    view = open_model(pick("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite"))
+    view.select_operator(0)
+    view.tabs.setCurrentIndex(0)
+    wait(app, lambda: True)
+    window.grab().save(str(out / "overview.png"))
+
+    view = open_model(pick("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    sg = view.model.subgraphs[0]
+    conv = [op for op in sg.operators if op.opcode == "CONV_2D"][3]
+    view.select_tensor(conv.inputs[1])
+    wait(app, lambda: view.detail.plots is not None and "std" in view.detail.stats_label.text())
+    window.grab().save(str(out / "tensor_detail.png"))
+
+    view = open_model(pick("gh-tensorflow-tflite-micro/dp_net.tflite"))
+    view.filter_edit.setText("^fully_connected")
+    view.select_operator(next(op.index for op in view.model.subgraphs[0].operators if op.opcode == "FULLY_CONNECTED"))
+    wait(app, lambda: True)
+    window.grab().save(str(out / "operators.png"))
+    (out / ".screenshots.ini").unlink(missing_ok=True)
+    print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
+
+
+if __name__ == "__main__":
+    main()
