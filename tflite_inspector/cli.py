@@ -36,7 +36,9 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tflite-inspector",
-        description="See inside .tflite (TensorFlow Lite / LiteRT) models.",
+        usage="%(prog)s [FILE.tflite ...]  |  %(prog)s COMMAND [options]",
+        description=("See inside .tflite (TensorFlow Lite / LiteRT) models. With no COMMAND, opens the "
+                     "desktop app on the given files (or on the bundled sample)."),
         epilog=_EPILOG,
         formatter_class=_formatter,
     )
@@ -162,8 +164,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(argv)
     args = parse_args(argv)
-    if args.command is None:
-        return run_gui_from_options()
     try:
         if args.command == "inspect":
             if args.json:
@@ -180,12 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     _error_line(f"unknown command {args.command}")
     return EXIT_SOME_FAILED
-
-
-def run_gui_from_options() -> int:
-    from .gui.app import run_app
-
-    return run_app([])
 
 
 def cli_main() -> None:
