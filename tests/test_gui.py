@@ -258,3 +258,19 @@ def test_sorting_by_macs_keeps_selection_and_navigation(qtbot, window):
     view.filter_edit.setText("^depthwise_conv_2d")  # the op name starts each row's search text
     keys = [view.op_proxy.index(r, macs_column).data(Qt.ItemDataRole.UserRole + 1) for r in range(view.op_proxy.rowCount())]
     assert keys == sorted(keys, reverse=True) and len(keys) == 13
+
+
+@needs_shared
+def test_edge_case_files_end_as_a_view_or_a_message(qtbot, window):
+    from .conftest import EDGE_CASES
+
+    paths = sorted(EDGE_CASES.glob("*.tflite"))
+    for n, path in enumerate(paths, start=1):
+        errors_before = len(window.errors)
+        window.open_paths([str(path)])
+        qtbot.waitUntil(lambda: len(window.errors) > errors_before or (
+            isinstance(window.tabs.currentWidget(), ModelView)
+            and window.tabs.tabToolTip(window.tabs.currentIndex()) == str(path)), timeout=LOAD_TIMEOUT_MS)
+    opened = sum(isinstance(window.tabs.widget(i), ModelView) for i in range(window.tabs.count()))
+    assert opened + len(window.errors) == len(paths)
+    assert all("\n" not in e for e in window.errors) and len(window.errors) >= 3
