@@ -265,7 +265,7 @@ def test_edge_case_files_end_as_a_view_or_a_message(qtbot, window):
     from .conftest import EDGE_CASES
 
     paths = sorted(EDGE_CASES.glob("*.tflite"))
-    for n, path in enumerate(paths, start=1):
+    for path in paths:
         errors_before = len(window.errors)
         window.open_paths([str(path)])
         qtbot.waitUntil(lambda: len(window.errors) > errors_before or (
