@@ -11,11 +11,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
-from tflite_inspector.gui.main_window import MainWindow, file_urls  # noqa: E402
+from tflite_inspector.gui.main_window import MainWindow  # noqa: E402
 from tflite_inspector.gui.model_view import ModelView  # noqa: E402
 
 from .conftest import PROJECT_ROOT, model_id, needs_shared, real_model_paths, shared_model  # noqa: E402
@@ -54,7 +54,7 @@ def open_and_wait(qtbot, window, path) -> ModelView:
 
 def drop_files(window, paths) -> None:
     mime = QMimeData()
-    mime.setUrls(file_urls(paths))
+    mime.setUrls([QUrl.fromLocalFile(os.path.abspath(p)) for p in paths])
     event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)

@@ -10,6 +10,7 @@ Tensor data is not held here: `Model` keeps the memory map of the file and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import mmap
 import os
 from dataclasses import dataclass, field
@@ -206,6 +207,11 @@ class Tensor:
         """Bytes the runtime needs for this tensor at its static shape (0 if unknown)."""
         return storage_bytes(self.dtype, self.num_elements) or 0
 
+    @property
+    def size_bytes(self) -> int:
+        """Stored bytes for a constant, runtime bytes at the static shape otherwise."""
+        return self.data_bytes if self.is_constant else self.activation_bytes
+
 
 @dataclass(frozen=True)
 class Operator:
@@ -248,10 +254,14 @@ class Subgraph:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
 
+    # Computed once per subgraph (views ask on every selection); the frozen
+    # dataclass still allows cached_property, which writes the instance dict.
+    @functools.cached_property
     def producers(self) -> dict[int, int]:
         """Tensor index -> index of the operator that writes it."""
         return {t: op.index for op in self.operators for t in op.outputs if t >= 0}
 
+    @functools.cached_property
     def consumers(self) -> dict[int, list[int]]:
         """Tensor index -> indices of the operators that read it, in execution order."""
         result: dict[int, list[int]] = {}
@@ -378,6 +388,10 @@ class Model:
     @property
     def main_subgraph(self) -> Subgraph:
         return self.subgraphs[0]
+
+    @functools.cached_property
+    def external_buffers_by_id(self) -> dict[int, ExternalBuffer]:
+        return {e.id: e for e in self.external_buffers}
 
     def tensor(self, subgraph: int, index: int) -> Tensor:
         return self.subgraphs[subgraph].tensors[index]

@@ -102,7 +102,7 @@ def tensor_dict(t: Tensor) -> dict[str, Any]:
         "shape_signature": list(t.shape_signature),
         "buffer": t.buffer,
         "constant": t.is_constant,
-        "bytes": t.data_bytes if t.is_constant else t.activation_bytes,
+        "bytes": t.size_bytes,
         "quantization": quantization_dict(t.quantization),
     }
     if t.is_variable:

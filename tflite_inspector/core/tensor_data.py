@@ -37,7 +37,7 @@ def _raw_bytes(model: Model, tensor: Tensor) -> memoryview:
 
 
 def _external_bytes(model: Model, tensor: Tensor) -> memoryview:
-    ext = next((e for e in model.external_buffers if e.id == tensor.external_buffer), None)
+    ext = model.external_buffers_by_id.get(tensor.external_buffer)
     if ext is None:
         raise ModelError(f"{model.path}: tensor {tensor.name!r}: external buffer {tensor.external_buffer} is not defined")
     folder = os.path.dirname(os.path.abspath(model.path))

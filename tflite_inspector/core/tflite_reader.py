@@ -298,6 +298,7 @@ class _Parser:
 
         self.buffers = self.guarded("buffers", self.read_buffers)
         self.external_buffers = self.guarded("external buffers", self.read_external_buffers)
+        self.external_lengths = {e.id: e.length for e in self.external_buffers}
         self.opcodes = self.guarded("operator codes", self.read_opcodes)
         subgraph_tables = self.guarded(
             "model", lambda: self.tables(m, _SLOT_MODEL_SUBGRAPHS, schema.SubGraph, "model", "subgraph")
@@ -434,10 +435,9 @@ class _Parser:
         external = t.ExternalBuffer()
         data_bytes = self.buffers[buffer].size if buffer else 0
         if external:
-            match = [e for e in self.external_buffers if e.id == external]
-            if not match:
+            if external not in self.external_lengths:
                 raise self.fail(where, f"external buffer {external} is not defined")
-            data_bytes = match[0].length
+            data_bytes = self.external_lengths[external]
         return Tensor(
             subgraph=sg_index,
             index=index,

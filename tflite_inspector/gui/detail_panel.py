@@ -111,7 +111,8 @@ class _TensorValues:
         else:
             values = stored
         self.stats: ValueStats = value_stats(values)
-        flat = np.asarray(values, dtype=np.float64).reshape(-1)
+        # float32 is enough for binning and halves the copy of big weights.
+        flat = np.asarray(values).reshape(-1).astype(np.float32, copy=False)
         finite = flat[np.isfinite(flat)]
         if finite.size:
             self.histogram = np.histogram(finite, bins=HISTOGRAM_BINS)
@@ -209,8 +210,8 @@ class DetailPanel(QWidget):
         self._cancel_job()
         self._model, self._tensor = model, None
         op = sg.operators[op_index]
-        producers = sg.producers()
-        consumers = sg.consumers()
+        producers = sg.producers
+        consumers = sg.consumers
         kind = "Flex op" if op.is_flex else ("custom op" if op.is_custom else "builtin op")
         html = [f"<h3>{escape(op.opcode)} <span style='color:#666'>#{op.index} · version {op.version} · {kind}</span></h3>"]
         macs = stats.macs_by_operator.get(op.index)
@@ -260,14 +261,14 @@ class DetailPanel(QWidget):
         self._model = model
         t = sg.tensors[tensor_index]
         self._tensor = t
-        producers = sg.producers()
-        consumers = sg.consumers().get(t.index, [])
+        producers = sg.producers
+        consumers = sg.consumers.get(t.index, [])
         html = [f"<h3>{escape(t.name) or f't{t.index}'} <span style='color:#666'>#{t.index}</span></h3><table>"]
         rows = [
             ("shape", escape(shape_text(t)) + ("" if t.shape_signature == t.shape else f" (stored {list(t.shape)})")),
             ("dtype", t.dtype),
             ("kind", "constant" if t.is_constant else ("variable" if t.is_variable else "activation")),
-            ("bytes", f"{human_bytes(t.data_bytes if t.is_constant else t.activation_bytes)}"),
+            ("bytes", human_bytes(t.size_bytes)),
             ("buffer", str(t.buffer) + (f" (external buffer {t.external_buffer})" if t.external_buffer else "")),
         ]
         if t.sparsity is not None:

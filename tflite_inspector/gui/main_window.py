@@ -6,7 +6,7 @@ import os
 import threading
 from collections.abc import Iterable
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -255,7 +255,3 @@ def _preload_plotting() -> None:
             pass
 
     threading.Thread(target=load, name="preload-pyqtgraph", daemon=True).start()
-
-
-def file_urls(paths: Iterable[str]) -> list[QUrl]:
-    return [QUrl.fromLocalFile(os.path.abspath(p)) for p in paths]

@@ -80,7 +80,7 @@ def tensor_rows(sg: Subgraph) -> list[Row]:
     rows = []
     for t in sg.tensors:
         q = format_quantization(t.quantization)
-        size = t.data_bytes if t.is_constant else t.activation_bytes
+        size = t.size_bytes
         kind = "const" if t.is_constant else ("variable" if t.is_variable else "")
         rows.append(
             Row(
