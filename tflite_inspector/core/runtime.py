@@ -52,6 +52,8 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
         try:
             if kind == "details":
                 conn.send(("ok", _details(litert, *args)))
+            elif kind == "default_delegate_nodes":
+                conn.send(("ok", _default_delegate_nodes(litert, *args)))
             else:
                 conn.send(("error", f"unknown request {kind!r}"))
         except Exception as e:  # noqa: BLE001 - the interpreter's own message is the answer
@@ -80,6 +82,42 @@ def _details(litert: Any, path: str) -> dict[str, Any]:
             }
         )
     return {"ops": ops, "tensors": tensors}
+
+
+def _default_delegate_nodes(litert: Any, path: str) -> dict[str, Any]:
+    # The default op resolver applies XNNPACK when tensors are allocated; the
+    # delegated partitions then appear as extra DELEGATE nodes after the
+    # model's own nodes (which stay listed, but leave the execution plan).
+    interpreter = litert.Interpreter(model_path=path)
+    model_nodes = interpreter._interpreter.NumNodes()
+    interpreter.allocate_tensors()
+    delegate_nodes = []
+    for node in interpreter._get_ops_details()[model_nodes:]:
+        delegate_nodes.append(
+            {
+                "op_name": node["op_name"],
+                "inputs": [int(i) for i in node["inputs"]],
+                "outputs": [int(i) for i in node["outputs"]],
+            }
+        )
+    return {"model_nodes": model_nodes, "delegate_nodes": delegate_nodes}
+
+
+@dataclass(frozen=True)
+class DelegateNode:
+    """A node the default delegate put in place of a partition of subgraph 0."""
+
+    op_name: str
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DefaultDelegateNodes:
+    """Subgraph 0 after the interpreter applied its default delegate (XNNPACK)."""
+
+    model_nodes: int
+    delegate_nodes: tuple[DelegateNode, ...]
 
 
 class RuntimeWorker:
@@ -149,4 +187,14 @@ class RuntimeWorker:
         return InterpreterDetails(
             op_names=tuple(raw["ops"]),
             tensors=tuple(TensorDetails(**t) for t in raw["tensors"]),
+        )
+
+    def default_delegate_nodes(self, path: str) -> DefaultDelegateNodes:
+        """The DELEGATE nodes XNNPACK (the default delegate) puts into subgraph 0."""
+        raw = self.request("default_delegate_nodes", str(path))
+        return DefaultDelegateNodes(
+            model_nodes=raw["model_nodes"],
+            delegate_nodes=tuple(
+                DelegateNode(n["op_name"], tuple(n["inputs"]), tuple(n["outputs"])) for n in raw["delegate_nodes"]
+            ),
         )

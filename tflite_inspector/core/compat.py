@@ -1,0 +1,1057 @@
+"""Which ops each delegate takes, and why it refuses the others.
+
+The rules are data: one TOML table per delegate in `resources/delegates/`,
+written from the delegate's own source (or, for the Edge TPU, Coral's
+documentation), each rule naming where it comes from. This module is the small
+engine that evaluates them on a `Model`:
+
+1. per op, the op's table entry (or the delegate's "unknown op" rule), the
+   version cap, and the checks every op of that delegate must pass;
+2. whole-graph rules: models compiled for an accelerator, Flex ops,
+   data-dependent (dynamic) tensor sizes, several subgraphs;
+3. how the delegate partitions the graph: partitions are contiguous runs of
+   taken ops in execution order; caps on their number or size, and the Edge
+   TPU's single segment, send more ops back to the CPU.
+
+For XNNPACK, `delegated_ops_from_nodes` reads what the runtime really did
+(the DELEGATE nodes of a loaded interpreter) so the prediction can be checked.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import tomllib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tflite_inspector.core.analysis import operator_macs
+from tflite_inspector.core.model import Model, ModelError, Operator, Subgraph, Tensor
+from tflite_inspector.core.tensor_data import tensor_array
+
+DELEGATES = ("gpu", "xnnpack", "nnapi", "edgetpu", "hexagon", "coreml")
+DEFAULT_NNAPI_API_LEVEL = 30
+GRAPH_RULES = "graph"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why an op stays on the CPU, in the delegate's terms, and where the rule comes from."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class OpVerdict:
+    subgraph: int
+    index: int
+    opcode: str
+    version: int
+    supported: bool
+    reasons: tuple[Reason, ...]
+    macs: int
+
+
+@dataclass(frozen=True)
+class DelegateReport:
+    delegate: str
+    title: str
+    ops: tuple[OpVerdict, ...]
+    partitions: int
+    graph_notes: tuple[Reason, ...]  # whole-graph findings, whether or not they refuse ops
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ops_total(self) -> int:
+        return len(self.ops)
+
+    @property
+    def ops_supported(self) -> int:
+        return sum(v.supported for v in self.ops)
+
+    @property
+    def macs_total(self) -> int:
+        return sum(v.macs for v in self.ops)
+
+    @property
+    def macs_supported_fraction(self) -> float | None:
+        total = self.macs_total
+        return None if total == 0 else sum(v.macs for v in self.ops if v.supported) / total
+
+    def fallbacks(self) -> list[OpVerdict]:
+        return [v for v in self.ops if not v.supported]
+
+    def fallbacks_by_reason(self) -> dict[str, list[OpVerdict]]:
+        """CPU-fallback ops grouped by their first reason (the one a user fixes first)."""
+        groups: dict[str, list[OpVerdict]] = {}
+        for v in self.fallbacks():
+            groups.setdefault(v.reasons[0].text if v.reasons else "unknown", []).append(v)
+        return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+    def verdict(self, subgraph: int, index: int) -> OpVerdict | None:
+        for v in self.ops:
+            if v.subgraph == subgraph and v.index == index:
+                return v
+        return None
+
+
+# ---------------------------------------------------------------- rule tables
+
+
+class RuleError(Exception):
+    """A rule table is malformed: a bug in the project, not in the user's model."""
+
+
+@functools.cache
+def load_rules(name: str) -> dict[str, Any]:
+    resource = importlib.resources.files("tflite_inspector.resources").joinpath("delegates", f"{name}.toml")
+    try:
+        rules = tomllib.loads(resource.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise RuleError(f"rule table {name}.toml: {e}") from e
+    if name != GRAPH_RULES:
+        _validate_table(name, rules)
+    return rules
+
+
+def _validate_table(name: str, rules: dict[str, Any]) -> None:
+    if "delegate" not in rules:
+        raise RuleError(f"{name}.toml has no [delegate] section")
+    for entry in rules.get("op", []):
+        if not entry.get("opcodes"):
+            raise RuleError(f"{name}.toml: an [[op]] entry has no opcodes")
+        for check in entry.get("checks", []):
+            if check.get("check") not in _CHECKS:
+                raise RuleError(f"{name}.toml {entry['opcodes']}: unknown check {check.get('check')!r}")
+    for check in rules.get("all_ops", []):
+        if check.get("check") not in _CHECKS:
+            raise RuleError(f"{name}.toml all_ops: unknown check {check.get('check')!r}")
+
+
+@functools.cache
+def _op_index(name: str) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for entry in load_rules(name).get("op", []):
+        for opcode in entry["opcodes"]:
+            if opcode in index:
+                raise RuleError(f"{name}.toml lists {opcode} twice")
+            index[opcode] = entry
+    return index
+
+
+def delegate_title(name: str) -> str:
+    return load_rules(name)["delegate"]["title"]
+
+
+# -------------------------------------------------------------- op context
+
+
+@dataclass
+class OpContext:
+    """One op as the checks see it, with the delegate's settings."""
+
+    model: Model
+    subgraph: Subgraph
+    op: Operator
+    settings: dict[str, Any]
+
+    def tensor(self, index: int) -> Tensor | None:
+        if 0 <= index < len(self.subgraph.tensors):
+            return self.subgraph.tensors[index]
+        return None
+
+    def select(self, selector: str) -> list[tuple[str, Tensor]]:
+        """Tensors named by a selector, each with a label for messages.
+
+        Selectors: inputs, outputs, all, runtime_inputs, constant_inputs,
+        runtime (runtime inputs and outputs), input:N, output:N.
+        """
+        op = self.op
+        present_inputs = [(f"input {i}", t) for i, ti in enumerate(op.inputs) if (t := self.tensor(ti)) is not None]
+        outputs = [(f"output {i}", t) for i, ti in enumerate(op.outputs) if (t := self.tensor(ti)) is not None]
+        if selector == "inputs":
+            return present_inputs
+        if selector == "outputs":
+            return outputs
+        if selector == "all":
+            return present_inputs + outputs
+        if selector == "runtime_inputs":
+            return [(n, t) for n, t in present_inputs if not t.is_constant]
+        if selector == "constant_inputs":
+            return [(n, t) for n, t in present_inputs if t.is_constant]
+        if selector == "runtime":
+            return [(n, t) for n, t in present_inputs if not t.is_constant] + outputs
+        kind, _, position = selector.partition(":")
+        if kind in ("input", "output") and position.lstrip("-").isdigit():
+            indices = op.inputs if kind == "input" else op.outputs
+            i = int(position)
+            if -len(indices) <= i < len(indices) and (t := self.tensor(indices[i])) is not None:
+                return [(f"{kind} {i % len(indices)}", t)]
+            return []
+        raise RuleError(f"unknown tensor selector {selector!r}")
+
+    def is_unpacked_constant(self, t: Tensor) -> bool:
+        """True for the output of a DEQUANTIZE or DENSIFY of a stored tensor (or of such an output)."""
+        for _ in range(4):  # DENSIFY -> DEQUANTIZE chains are at most two deep
+            producer = self.subgraph.producers.get(t.index)
+            if producer is None:
+                return False
+            op = self.subgraph.operators[producer]
+            if op.opcode not in ("DEQUANTIZE", "DENSIFY") or not op.inputs or op.inputs[0] < 0:
+                return False
+            t = self.subgraph.tensors[op.inputs[0]]
+            if t.is_constant:
+                return True
+        return False
+
+    def constant_ints(self, position: int) -> list[int] | None:
+        """The values of a constant integer input (axes, paddings, shapes), or None."""
+        if position >= len(self.op.inputs):
+            return None
+        t = self.tensor(self.op.inputs[position])
+        if t is None or not t.is_constant or t.dtype not in ("INT32", "INT64"):
+            return None
+        try:
+            return [int(v) for v in np.asarray(tensor_array(self.model, t)).reshape(-1)]
+        except ModelError:
+            return None
+
+
+def _fmt(template: str, **values: Any) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError) as e:
+        raise RuleError(f"reason template {template!r}: {e}") from e
+
+
+def _dims(t: Tensor) -> str:
+    return "[" + ",".join(str(d) for d in (t.shape_signature or t.shape)) + "]"
+
+
+# Each check returns None when the op passes, else the message; `rule` is the
+# TOML table of the check. Message fields are filled from the rule's
+# `reason` template when it has one, else a default in the delegate-neutral
+# wording below.
+CheckResult = str | None
+_CHECKS: dict[str, Callable[[OpContext, dict[str, Any]], CheckResult]] = {}
+
+
+def _check(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+    def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        _CHECKS[name] = fn
+        return fn
+
+    return register
+
+
+def _reason(ctx: OpContext, rule: dict[str, Any], default: str, **values: Any) -> str:
+    return _fmt(rule.get("reason", default), opcode=ctx.op.opcode, **values)
+
+
+@_check("fused_activation")
+def _check_fused_activation(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    activation = ctx.op.fused_activation
+    if activation is None or activation in rule["allowed"]:
+        return None
+    return _reason(ctx, rule, "fused activation {activation} is not supported", activation=activation)
+
+
+@_check("count")
+def _check_count(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    n = len(ctx.select(rule["of"]))
+    lo, hi = rule.get("min", 0), rule.get("max", 1 << 30)
+    if lo <= n <= hi:
+        return None
+    expected = f"{lo}" if lo == hi else f"{lo}..{hi}" if hi < 1 << 30 else f"at least {lo}"
+    return _reason(ctx, rule, "{n} {what}, expected {expected}", n=n, what=rule["of"].replace("_", " "), expected=expected)
+
+
+@_check("constant")
+def _check_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Selected tensors must hold stored values; with `quasi_static`, an unpacked
+    (DEQUANTIZE or DENSIFY of a stored) tensor counts too, as XNNPACK folds those."""
+    for label, t in ctx.select(rule["tensors"]):
+        if not t.is_constant and not (rule.get("quasi_static") and ctx.is_unpacked_constant(t)):
+            return _reason(ctx, rule, "{label} ({name}) must be a constant", label=label, name=t.name)
+    return None
+
+
+@_check("not_constant")
+def _check_not_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    for label, t in ctx.select(rule["tensors"]):
+        if t.is_constant:
+            return _reason(ctx, rule, "{label} ({name}) must not be a constant", label=label, name=t.name)
+    return None
+
+
+@_check("rank")
+def _check_rank(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    lo, hi = rule.get("min", 0), rule.get("max", 1 << 30)
+    allowed = rule.get("allowed")
+    for label, t in ctx.select(rule["tensors"]):
+        rank = len(t.shape)
+        if not t.has_rank and rule.get("unknown_rank_ok", False):
+            continue
+        if rank < lo or rank > hi or (allowed is not None and rank not in allowed):
+            expected = (
+                "/".join(map(str, allowed))
+                if allowed is not None
+                else (f"{lo}" if lo == hi else f"at most {hi}" if lo == 0 else f"{lo}..{hi}" if hi < 1 << 30 else f"at least {lo}")
+            )
+            return _reason(
+                ctx,
+                rule,
+                "{label} has rank {rank} {dims}, expected {expected}",
+                label=label,
+                rank=rank,
+                dims=_dims(t),
+                expected=expected,
+                name=t.name,
+            )
+    return None
+
+
+@_check("positive_dims")
+def _check_positive_dims(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    for label, t in ctx.select(rule["tensors"]):
+        if any(d <= 0 for d in t.shape):
+            return _reason(ctx, rule, "{label} has a dimension of size 0 {dims}", label=label, dims=_dims(t))
+    return None
+
+
+@_check("dtype")
+def _check_dtype(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    allowed = rule["allowed"]
+    for label, t in ctx.select(rule["tensors"]):
+        if t.dtype not in allowed:
+            return _reason(
+                ctx,
+                rule,
+                "{label} is {dtype}; supported: {allowed}",
+                label=label,
+                dtype=t.dtype,
+                allowed=", ".join(allowed),
+                name=t.name,
+            )
+    return None
+
+
+@_check("same_dtype")
+def _check_same_dtype(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    tensors = ctx.select(rule["tensors"])
+    dtypes = {t.dtype for _, t in tensors}
+    if len(dtypes) <= 1:
+        return None
+    return _reason(ctx, rule, "mixed types {dtypes}", dtypes=", ".join(sorted(dtypes)))
+
+
+def _is_quantized_int(t: Tensor) -> bool:
+    return t.dtype in ("INT8", "UINT8", "INT16", "INT4", "INT2", "UINT4", "INT32")
+
+
+@_check("quantized")
+def _check_quantized(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Integer tensors among the selected ones must carry quantization parameters."""
+    dtypes = rule.get("dtypes", ["INT8", "UINT8"])
+    for label, t in ctx.select(rule["tensors"]):
+        if t.dtype in dtypes and (t.quantization is None or not t.quantization.is_quantized):
+            return _reason(ctx, rule, "{label} is {dtype} without quantization parameters", label=label, dtype=t.dtype)
+    return None
+
+
+@_check("per_tensor")
+def _check_per_tensor(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    dtypes = rule.get("dtypes")
+    for label, t in ctx.select(rule["tensors"]):
+        q = t.quantization
+        if dtypes is not None and t.dtype not in dtypes:
+            continue
+        if q is not None and q.is_quantized and (q.per_channel or q.details is not None):
+            return _reason(
+                ctx,
+                rule,
+                "{label} is quantized per channel ({n} scales, axis {axis}); only per-tensor is supported",
+                label=label,
+                n=q.num_channels,
+                axis=q.quantized_dimension,
+            )
+    return None
+
+
+@_check("per_channel_axis")
+def _check_per_channel_axis(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Per-channel quantization only along the given axis ('last' = the innermost)."""
+    for label, t in ctx.select(rule["tensors"]):
+        q = t.quantization
+        if q is None or not q.per_channel:
+            continue
+        want = rule["axis"]
+        axis = len(t.shape) - 1 if want == "last" else int(want)
+        if q.quantized_dimension != axis:
+            return _reason(
+                ctx,
+                rule,
+                "{label} is quantized per channel along axis {got}; supported: axis {want}",
+                label=label,
+                got=q.quantized_dimension,
+                want=axis,
+            )
+    return None
+
+
+@_check("blockwise")
+def _check_blockwise(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    for label, t in ctx.select(rule["tensors"]):
+        q = t.quantization
+        if q is None or q.details is None:
+            continue
+        block = getattr(q.details, "block_size", None)
+        if block is None:
+            return _reason(ctx, rule, "{label} has {kind} quantization", label=label, kind=type(q.details).__name__)
+        multiple = rule.get("block_multiple")
+        if multiple and block % multiple:
+            return _reason(
+                ctx,
+                rule, "{label} has block size {block}, not a multiple of {multiple}", label=label, block=block, multiple=multiple
+            )
+    return None
+
+
+@_check("option")
+def _check_option(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    name = rule["name"]
+    value = ctx.op.options.get(name)
+    if value is None:
+        return None
+    bad = (
+        ("allowed" in rule and value not in rule["allowed"])
+        or ("refused" in rule and value in rule["refused"])
+        or ("min" in rule and value < rule["min"])
+        or ("max" in rule and value > rule["max"])
+    )
+    if not bad:
+        return None
+    return _reason(ctx, rule, "{name} = {value} is not supported", name=name, value=value)
+
+
+@_check("options_all_false")
+def _check_options_all_false(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    for name in rule["names"]:
+        value = ctx.op.options.get(name)
+        if value:
+            return _reason(ctx, rule, "{name} = {value} is not supported", name=name, value=value)
+    return None
+
+
+@_check("never")
+def _check_never(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """An op the delegate lists but refuses unconditionally in this release."""
+    return _reason(ctx, rule, "{opcode} is refused unconditionally")
+
+
+@_check("min_api_level")
+def _check_min_api_level(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    level = ctx.settings.get("api_level", DEFAULT_NNAPI_API_LEVEL)
+    if level >= rule["level"]:
+        return None
+    return _reason(ctx, rule, "Android sdk version less than {level}", level=rule["level"])
+
+
+@_check("const_values")
+def _check_const_values(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """A constant integer input's values must all be in `allowed` (e.g. strides of 1)."""
+    values = ctx.constant_ints(rule["input"])
+    if values is None:
+        return None
+    if all(v in rule["allowed"] for v in values):
+        return None
+    return _reason(ctx, rule, "input {input} holds {values}", input=rule["input"], values=values)
+
+
+@_check("scale_ratio")
+def _check_scale_ratio(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Product of the numerator tensors' scales over the denominator's, for per-tensor 8-bit tensors."""
+    nums = [t for sel in rule["numerators"] for _, t in ctx.select(sel)]
+    dens = ctx.select(rule["denominator"])
+    tensors = nums + [t for _, t in dens]
+    if not dens or not nums or any(t.dtype not in ("INT8", "UINT8") for t in tensors):
+        return None
+    if len({t.dtype for t in tensors}) != 1 or any(t.quantization is None or len(t.quantization.scale) != 1 for t in tensors):
+        return None
+    ratio = float(np.prod([float(t.quantization.scale[0]) for t in nums])) / float(dens[0][1].quantization.scale[0])
+    if rule["min"] <= ratio < rule["max"]:
+        return None
+    return _reason(ctx, rule, "scale ratio {ratio:.3g} outside [{min:g}, {max:g})", ratio=ratio, min=rule["min"], max=rule["max"])
+
+
+@_check("special")
+def _check_special(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    fn = _SPECIAL.get(rule["name"])
+    if fn is None:
+        raise RuleError(f"unknown special check {rule['name']!r}")
+    return fn(ctx, rule)
+
+
+# Rules that compare several tensors' shapes or options with each other: too
+# particular to be table columns, each named from its table entry.
+_SPECIAL: dict[str, Callable[[OpContext, dict[str, Any]], CheckResult]] = {}
+
+
+def _special(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+    def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+        _SPECIAL[name] = fn
+        return fn
+
+    return register
+
+
+@_special("depthwise_channels")
+def _depthwise_channels(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    io = ctx.select("input:0"), ctx.select("output:0")
+    if not io[0] or not io[1]:
+        return None
+    t_in, t_out = io[0][0][1], io[1][0][1]
+    if len(t_in.shape) != 4 or len(t_out.shape) != 4:
+        return None
+    in_c, out_c = t_in.shape[3], t_out.shape[3]
+    multiplier = ctx.op.options.get("depth_multiplier", 1) or 1
+    if out_c != in_c * multiplier and rule.get("strict_multiplier", True):
+        return _reason(ctx, rule, "output channels {out_c} != input channels {in_c} x depth_multiplier {m}", out_c=out_c, in_c=in_c, m=multiplier)
+    if multiplier != 1 and in_c != 1 and rule.get("multiplier_needs_single_channel", True):
+        return _reason(ctx, rule, "depth_multiplier {m} with {in_c} input channels", m=multiplier, in_c=in_c)
+    return None
+
+
+@_special("broadcast_ranks")
+def _broadcast_ranks(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Two inputs of different ranks (both > 1) need the smaller one to broadcast along trailing axes."""
+    inputs = ctx.select("inputs")
+    if len(inputs) != 2:
+        return None
+    (_, a), (_, b) = inputs
+    ra, rb = len(a.shape), len(b.shape)
+    if ra > 1 and rb > 1 and ra != rb:
+        small, big = (a, b) if ra < rb else (b, a)
+        if tuple(small.shape) != tuple(big.shape[-len(small.shape) :]) and any(d != 1 for d in small.shape[:-1]):
+            return _reason(ctx, rule, "inputs of rank {ra} and {rb} do not broadcast", ra=ra, rb=rb)
+    return None
+
+
+@_special("weights_quantization")
+def _weights_quantization(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Weights (input 1) quantized per channel need the output-channel axis; blockwise needs a block multiple."""
+    sel = ctx.select("input:1")
+    if not sel:
+        return None
+    label, w = sel[0]
+    q = w.quantization
+    if q is None or not q.is_quantized:
+        return None
+    if q.details is not None:
+        block = getattr(q.details, "block_size", None)
+        multiple = rule.get("block_multiple", 32)
+        if block is None or block % multiple:
+            return _reason(ctx, rule, "weights use blockwise quantization with block size {block} (needs a multiple of {m})", block=block, m=multiple)
+        return None
+    if q.per_channel:
+        axis = rule.get("axis_by_opcode", {}).get(ctx.op.opcode, 0)
+        axis = len(w.shape) - 1 if axis == "last" else axis
+        if q.quantized_dimension != axis:
+            return _reason(ctx, rule, "weights are quantized per channel along axis {got}, expected {want}", got=q.quantized_dimension, want=axis)
+    return None
+
+
+@_special("xnnpack_mixed_types")
+def _xnnpack_mixed_types(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Input, filter and output types of a convolution or FULLY_CONNECTED must match,
+    except the dynamically quantized (float input, integer filter) forms XNNPACK has."""
+    i, w, o = ctx.select("input:0"), ctx.select("input:1"), ctx.select("output:0")
+    if not i or not w or not o:
+        return None
+    t_in, t_w, t_out = i[0][1].dtype, w[0][1].dtype, o[0][1].dtype
+    opcode = ctx.op.opcode
+    if opcode == "CONV_2D":
+        hybrid = t_in == "FLOAT32" and t_w == "INT8"
+    elif opcode == "FULLY_CONNECTED":
+        hybrid = (t_in in ("FLOAT32", "FLOAT16") or t_in == "INT8") and t_w in ("INT2", "INT4", "INT8")
+    else:
+        hybrid = False
+    if t_in != t_out or (t_in != t_w and not hybrid):
+        return f"unsupported mixed types in {opcode} (input {t_in}, filter {t_w}, output {t_out})"
+    return None
+
+
+@_special("xnnpack_quantize")
+def _xnnpack_quantize(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """Float to 8-bit, or 8-bit requantization of one type with scale ratio in [1/256, 128]."""
+    i, o = ctx.select("input:0"), ctx.select("output:0")
+    if not i or not o:
+        return None
+    t_in, t_out = i[0][1], o[0][1]
+    if t_in.dtype in ("FLOAT32", "FLOAT16"):
+        return None
+    if t_in.dtype == t_out.dtype and t_in.dtype in ("INT8", "UINT8"):
+        qi, qo = t_in.quantization, t_out.quantization
+        if qi is not None and qo is not None and len(qi.scale) == 1 and len(qo.scale) == 1:
+            ratio = float(qi.scale[0]) / float(qo.scale[0])
+            if ratio < 1 / 256 or ratio > 128:
+                return f"unsupported input-to-output scale {ratio:.3g} in QUANTIZE (must be in [1/256, 128])"
+        return None
+    return f"unsupported combination of input type ({t_in.dtype}) and output type ({t_out.dtype}) in QUANTIZE"
+
+
+@_special("pool_stride_within_filter")
+def _pool_stride_within_filter(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    o = ctx.op.options
+    sw, sh = o.get("stride_w", 1), o.get("stride_h", 1)
+    fw, fh = o.get("filter_width", 1), o.get("filter_height", 1)
+    if min(sw, sh, fw, fh) <= 0:
+        return f"invalid stride {sw}x{sh} or filter {fw}x{fh}"
+    if sw > fw or sh > fh:
+        return f"unsupported stride {sw}x{sh} exceeding filter {fw}x{fh}"
+    if fw == 1 and fh == 1 and max(sw, sh) > 1:
+        return f"unsupported pooling with 1x1 filter and {sw}x{sh} stride"
+    return None
+
+
+def _scale_zero_point(t: Tensor) -> tuple[float, int] | None:
+    q = t.quantization
+    if q is None or len(q.scale) != 1:
+        return None
+    return float(q.scale[0]), int(q.zero_point[0]) if len(q.zero_point) else 0
+
+
+@_special("concat_same_quantization")
+def _concat_same_quantization(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """8-bit CONCATENATION needs every input quantized like the output."""
+    o = ctx.select("output:0")
+    if not o or o[0][1].dtype not in ("INT8", "UINT8"):
+        return None
+    want = _scale_zero_point(o[0][1])
+    for label, t in ctx.select("inputs"):
+        if t.dtype == o[0][1].dtype and _scale_zero_point(t) != want:
+            return f"mismatching quantization between {label} and the output"
+    return None
+
+
+@_special("same_quantization_in_out")
+def _same_quantization_in_out(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    i, o = ctx.select("input:0"), ctx.select("output:0")
+    if not i or not o or i[0][1].dtype not in ("INT8", "UINT8") or i[0][1].dtype != o[0][1].dtype:
+        return None
+    if _scale_zero_point(i[0][1]) != _scale_zero_point(o[0][1]):
+        return f"mismatching quantization scale or zero point across the input and the output of {ctx.op.opcode}"
+    return None
+
+
+@_special("static_new_shape")
+def _static_new_shape(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
+    """RESHAPE: a shape input must be a constant int32 vector; without one, the option's new_shape is used."""
+    message = _same_quantization_in_out(ctx, rule)
+    if message:
+        return message
+    if len(ctx.op.inputs) >= 2 and ctx.op.inputs[1] >= 0:
+        label, t = ctx.select("input:1")[0]
+        if t.dtype != "INT32":
+            return f"the new shape (input 1) is {t.dtype}, not INT32"
+        if not t.is_constant:
+            return "the new shape (input 1) must be static"
+    return None
+
+
+# ------------------------------------------------------------------ evaluation
+
+
+def _source(rule: dict[str, Any], entry: dict[str, Any] | None, delegate: dict[str, Any]) -> str:
+    return rule.get("source") or (entry or {}).get("source") or delegate["source"]
+
+
+def _applies(rule: dict[str, Any], ctx: OpContext) -> bool:
+    """Conditional rules: `api_below`, `when_dtype` (selector and types), `opcodes`."""
+    if "api_below" in rule and ctx.settings.get("api_level", DEFAULT_NNAPI_API_LEVEL) >= rule["api_below"]:
+        return False
+    if "opcodes" in rule and ctx.op.opcode not in rule["opcodes"]:
+        return False
+    if "skip_opcodes" in rule and ctx.op.opcode in rule["skip_opcodes"]:
+        return False
+    when = rule.get("when_dtype")
+    if when is not None:
+        tensors = ctx.select(when["tensors"])
+        if not any(t.dtype in when["dtypes"] for _, t in tensors):
+            return False
+    when_q = rule.get("when_quantized")
+    if when_q is not None:
+        tensors = ctx.select(when_q)
+        if not any(t.quantization is not None and t.quantization.is_quantized for _, t in tensors):
+            return False
+    return True
+
+
+def evaluate_op(
+    rules: dict[str, Any], ops_by_code: dict[str, dict[str, Any]], ctx: OpContext
+) -> list[Reason]:
+    """Reasons the delegate refuses this op, ignoring graph-level effects; empty = taken."""
+    delegate = rules["delegate"]
+    op = ctx.op
+    entry = ops_by_code.get(op.opcode)
+    if entry is None:
+        template = delegate["custom_op_reason"] if op.is_custom else delegate["unknown_op_reason"]
+        return [Reason(_fmt(template, opcode=op.opcode), delegate.get("ops_source", delegate["source"]))]
+    reasons: list[Reason] = []
+    max_version = entry.get("max_version")
+    if max_version is not None and op.version > max_version:
+        reasons.append(
+            Reason(
+                _fmt(delegate["max_version_reason"], max=max_version, version=op.version, opcode=op.opcode),
+                entry.get("version_source") or entry.get("source") or delegate["source"],
+            )
+        )
+    if op.version in entry.get("refused_versions", ()):
+        reasons.append(
+            Reason(
+                _fmt(delegate.get("refused_version_reason", "unsupported version {version} of {opcode}"), version=op.version, opcode=op.opcode),
+                entry.get("source") or delegate["source"],
+            )
+        )
+    exact_version = entry.get("version")
+    if exact_version is not None and op.version != exact_version:
+        reasons.append(
+            Reason(
+                _fmt(delegate.get("exact_version_reason", "Version {version} is not supported (needs {exact})"), exact=exact_version, version=op.version),
+                entry.get("source") or delegate["source"],
+            )
+        )
+    if "min_api_level" in entry:
+        level = ctx.settings.get("api_level", DEFAULT_NNAPI_API_LEVEL)
+        if level < entry["min_api_level"]:
+            reasons.append(Reason(f"Android sdk version less than {entry['min_api_level']}", entry.get("source") or delegate["source"]))
+    for rule in [*rules.get("all_ops", []), *entry.get("checks", [])]:
+        if not _applies(rule, ctx):
+            continue
+        message = _CHECKS[rule["check"]](ctx, rule)
+        if message is not None:
+            reasons.append(Reason(message, _source(rule, entry, delegate)))
+            if rule.get("final", False):
+                break
+    return reasons
+
+
+# Graph-level rules shared by all delegates (resources/delegates/graph.toml).
+
+
+def _graph_rules() -> dict[str, Any]:
+    return load_rules(GRAPH_RULES)
+
+
+def _compiled_op_reason(op: Operator, delegate_key: str) -> Reason | None:
+    for compiled in _graph_rules().get("compiled", []):
+        if op.opcode in compiled["custom_codes"]:
+            if delegate_key in compiled.get("runs_on", []):
+                return None
+            return Reason(_fmt(compiled["reason"], opcode=op.opcode), compiled["source"])
+    return None
+
+
+def _is_compiled(op: Operator, delegate_key: str) -> bool:
+    return any(op.opcode in c["custom_codes"] and delegate_key in c.get("runs_on", []) for c in _graph_rules().get("compiled", []))
+
+
+def dynamic_tensors(model: Model, sg: Subgraph) -> list[tuple[Operator, Tensor]]:
+    """Ops whose output size depends on values only known at run time.
+
+    TFLite marks such outputs dynamic when it prepares the graph, and a delegate
+    without dynamic-tensor support is then refused the whole graph
+    (core/subgraph.cc, ModifyGraphWithDelegate). Inputs declared with -1 are
+    not dynamic by themselves: the interpreter allocates them at the stored shape.
+    """
+    rules = {r["opcode"]: r for r in _graph_rules().get("data_dependent", [])}
+    found = []
+    for op in sg.operators:
+        rule = rules.get(op.opcode)
+        if rule is None:
+            continue
+        positions = rule.get("shape_inputs")
+        if positions is None:
+            dynamic = True  # the output size depends on input values (WHERE, UNIQUE, ...)
+        else:
+            dynamic = False
+            for p in positions:
+                if p < len(op.inputs) and op.inputs[p] >= 0:
+                    t = sg.tensors[op.inputs[p]]
+                    if not t.is_constant:
+                        dynamic = True
+        if dynamic and op.outputs and op.outputs[0] >= 0:
+            found.append((op, sg.tensors[op.outputs[0]]))
+    return found
+
+
+def _runs(flags: Sequence[bool]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i, ok in enumerate(flags):
+        if ok:
+            current.append(i)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    return runs
+
+
+def analyze(model: Model, delegate_key: str, *, api_level: int = DEFAULT_NNAPI_API_LEVEL) -> DelegateReport:
+    """Evaluate one delegate's rules on every op of every subgraph."""
+    rules = load_rules(delegate_key)
+    delegate = rules["delegate"]
+    ops_by_code = _op_index(delegate_key)
+    settings: dict[str, Any] = {}
+    if delegate.get("has_api_level"):
+        settings["api_level"] = api_level
+    graph_notes: list[Reason] = []
+    graph_source = _graph_rules()["source"]
+
+    flex = sorted({op.opcode for sg in model.subgraphs for op in sg.operators if op.is_flex})
+    if flex:
+        graph_notes.append(
+            Reason(
+                _fmt(_graph_rules()["flex"]["reason"], ops=", ".join(flex[:5]) + (" ..." if len(flex) > 5 else "")),
+                _graph_rules()["flex"]["source"],
+            )
+        )
+
+    refuse_graph: Reason | None = None
+    if delegate.get("min_api_level") and settings.get("api_level", 1 << 30) < delegate["min_api_level"]:
+        refuse_graph = Reason(_fmt(delegate["min_api_level_reason"], level=delegate["min_api_level"]), delegate["source"])
+
+    verdicts: list[OpVerdict] = []
+    partitions = 0
+    for sg in model.subgraphs:
+        dynamic = dynamic_tensors(model, sg) if not delegate.get("dynamic_tensors", False) else []
+        sg_refusal = refuse_graph
+        if dynamic and sg_refusal is None:
+            op, t = dynamic[0]
+            more = f" (and {len(dynamic) - 1} more)" if len(dynamic) > 1 else ""
+            sg_refusal = Reason(
+                _fmt(_graph_rules()["dynamic"]["reason"], title=delegate["title"], tensor=t.name, opcode=op.opcode, index=op.index)
+                + more,
+                _graph_rules()["dynamic"]["source"],
+            )
+            graph_notes.append(Reason(f"subgraph {sg.index}: {sg_refusal.text}", sg_refusal.source))
+        if sg.index > 0 and delegate.get("single_subgraph"):
+            sg_refusal = sg_refusal or Reason(delegate["single_subgraph_reason"], delegate["source"])
+
+        per_op: list[list[Reason]] = []
+        for op in sg.operators:
+            ctx = OpContext(model, sg, op, settings)
+            compiled = _compiled_op_reason(op, delegate_key)
+            if _is_compiled(op, delegate_key):
+                reasons: list[Reason] = []
+            elif compiled is not None:
+                reasons = [compiled]
+            else:
+                reasons = evaluate_op(rules, ops_by_code, ctx)
+            if sg_refusal is not None:
+                reasons = [sg_refusal, *reasons]
+            per_op.append(reasons)
+
+        if delegate.get("static_unpack"):
+            per_op = _apply_static_unpack(delegate, sg, per_op)
+        per_op = _apply_partitioning(delegate, sg, per_op)
+        flags = [not r for r in per_op]
+        partitions += len(_runs(flags))
+        for op, reasons in zip(sg.operators, per_op):
+            verdicts.append(
+                OpVerdict(
+                    subgraph=sg.index,
+                    index=op.index,
+                    opcode=op.opcode,
+                    version=op.version,
+                    supported=not reasons,
+                    reasons=tuple(reasons),
+                    macs=operator_macs(sg, op) or 0,
+                )
+            )
+    if len(model.subgraphs) > 1 and delegate.get("single_subgraph"):
+        graph_notes.append(Reason(delegate["single_subgraph_reason"], delegate["source"]))
+    if refuse_graph is not None:
+        graph_notes.append(refuse_graph)
+    del graph_source
+    return DelegateReport(
+        delegate=delegate_key,
+        title=delegate["title"],
+        ops=tuple(verdicts),
+        partitions=partitions,
+        graph_notes=tuple(graph_notes),
+        settings=settings,
+    )
+
+
+def _apply_static_unpack(delegate: dict[str, Any], sg: Subgraph, per_op: list[list[Reason]]) -> list[list[Reason]]:
+    """An unpack op (DEQUANTIZE of a stored float16/int8 weight) is folded into its
+    consumers: taken if every consumer is, else left to the CPU."""
+    result = [list(r) for r in per_op]
+    for op in sg.operators:
+        if op.opcode not in delegate["static_unpack"] or len(op.inputs) != 1 or len(op.outputs) != 1:
+            continue
+        src, out = op.inputs[0], op.outputs[0]
+        if src < 0 or out < 0:
+            continue
+        t_in, t_out = sg.tensors[src], sg.tensors[out]
+        unpackable = (
+            t_in.sparsity is None
+            and (t_in.is_constant or _is_unpacked(sg, t_in))
+            and (t_in.dtype == "FLOAT16" or (t_in.dtype == "INT8" and t_in.quantization is not None))
+            and t_out.dtype == "FLOAT32"
+        ) if op.opcode == "DEQUANTIZE" else (
+            t_in.is_constant and t_in.sparsity is not None and t_in.dtype in ("FLOAT16", "INT8", "FLOAT32") and t_out.dtype == t_in.dtype
+        )
+        if not unpackable:
+            continue
+        consumers = sg.consumers.get(out, [])
+        refused = [c for c in consumers if result[c]]
+        if consumers and not refused:
+            result[op.index] = []
+        else:
+            why = f"op #{refused[0]} ({sg.operators[refused[0]].opcode}) that uses it stays on the CPU" if refused else "nothing uses it"
+            result[op.index] = [Reason(f"{op.opcode} of a stored weight is folded into the ops using it, but {why}", delegate["source"] + " (PrepareOpsToDelegate)")]
+    return result
+
+
+def _is_unpacked(sg: Subgraph, t: Tensor) -> bool:
+    producer = sg.producers.get(t.index)
+    if producer is None:
+        return False
+    op = sg.operators[producer]
+    return op.opcode == "DENSIFY" and bool(op.inputs) and op.inputs[0] >= 0 and sg.tensors[op.inputs[0]].is_constant
+
+
+def _apply_partitioning(delegate: dict[str, Any], sg: Subgraph, per_op: list[list[Reason]]) -> list[list[Reason]]:
+    """Send ops back to the CPU that the delegate's partitioning will not take."""
+    result = [list(r) for r in per_op]
+    source = delegate["source"]
+    if delegate.get("first_unsupported_stops"):
+        stopped_at: int | None = None
+        for i, reasons in enumerate(result):
+            if stopped_at is not None and not reasons:
+                reasons.append(
+                    Reason(
+                        _fmt(delegate["first_unsupported_stops_reason"], index=stopped_at, opcode=sg.operators[stopped_at].opcode),
+                        delegate.get("first_unsupported_stops_source", source),
+                    )
+                )
+            elif reasons and stopped_at is None:
+                stopped_at = i
+    runs = _runs([not r for r in result])
+    min_ops = delegate.get("min_partition_ops", 1)
+    for run in runs:
+        if len(run) < min_ops:
+            for i in run:
+                result[i].append(Reason(_fmt(delegate["min_partition_reason"], n=len(run), min=min_ops), source))
+    runs = [run for run in runs if len(run) >= min_ops]
+    max_partitions = delegate.get("max_partitions", 0)
+    if max_partitions and len(runs) > max_partitions:
+        keep = sorted(runs, key=len, reverse=True)[:max_partitions]
+        kept = {i for run in keep for i in run}
+        for run in runs:
+            for i in run:
+                if i not in kept:
+                    result[i].append(
+                        Reason(_fmt(delegate["max_partitions_reason"], max=max_partitions, n=len(runs), size=len(run)), source)
+                    )
+    return result
+
+
+def analyze_all(
+    model: Model, delegates: Iterable[str] = DELEGATES, *, api_level: int = DEFAULT_NNAPI_API_LEVEL
+) -> dict[str, DelegateReport]:
+    return {d: analyze(model, d, api_level=api_level) for d in delegates}
+
+
+# ----------------------------------------------------------- runtime ground truth
+
+
+@dataclass(frozen=True)
+class RuntimeComparison:
+    """What the rules predicted for subgraph 0 next to what the runtime delegated."""
+
+    delegate: str
+    delegated: frozenset[int]  # op indices of subgraph 0 inside a DELEGATE node
+    partitions: int
+    ops: tuple[tuple[int, str, bool, bool], ...]  # (index, opcode, predicted, delegated)
+
+    @property
+    def agreement(self) -> float | None:
+        if not self.ops:
+            return None
+        return sum(p == d for _, _, p, d in self.ops) / len(self.ops)
+
+    def disagreements(self) -> list[tuple[int, str, bool, bool]]:
+        return [row for row in self.ops if row[2] != row[3]]
+
+
+def delegated_ops_from_nodes(sg: Subgraph, nodes: Iterable[tuple[Sequence[int], Sequence[int]]]) -> frozenset[int]:
+    """Ops of `sg` that DELEGATE nodes (inputs, outputs) replaced.
+
+    A delegate node's inputs (constants included) and outputs bound its
+    partition. Walking back from the outputs through producers, stopping at the
+    inputs, finds the ops that feed an output. Ops without a visible output
+    (ASSIGN_VARIABLE, or a slice feeding only one) are found forwards: an op
+    is inside when all its inputs are available inside the partition, it
+    produces none of the partition's inputs, and whatever it produces is either
+    a partition output or used only inside.
+    """
+    producers, consumers = sg.producers, sg.consumers
+    graph_outputs = set(sg.outputs)
+    nodes = [(set(i), set(o)) for i, o in nodes]
+    crossing = set().union(*(i for i, _ in nodes)) if nodes else set()
+    taken: set[int] = set()
+    for boundary, exported in nodes:
+        inside: set[int] = set()
+        stack = [producers[t] for t in exported if t in producers]
+        while stack:
+            index = stack.pop()
+            if index in inside:
+                continue
+            inside.add(index)
+            for t in sg.operators[index].inputs:
+                if t >= 0 and t not in boundary and t in producers:
+                    stack.append(producers[t])
+        # Forwards: ops fed only from inside, producing nothing that enters a
+        # partition from outside; then keep those whose results stay inside
+        # (greatest fixpoint, so a chain of CPU ops ending in a graph output
+        # drops out link by link).
+        available = set(boundary)
+        candidates: set[int] = set()
+        for op in sg.operators:
+            if op.index in inside:
+                available.update(t for t in op.outputs if t >= 0)
+                continue
+            ins = [t for t in op.inputs if t >= 0]
+            if ins and all(t in available for t in ins) and not any(t in crossing - exported for t in op.outputs):
+                candidates.add(op.index)
+                available.update(t for t in op.outputs if t >= 0)
+        kept = candidates | inside
+        changed = True
+        while changed:
+            changed = False
+            for index in sorted(kept - inside):
+                outs = [t for t in sg.operators[index].outputs if t >= 0]
+                if not all(
+                    t in exported or (t not in graph_outputs and all(c in kept for c in consumers.get(t, ())))
+                    for t in outs
+                ):
+                    kept.discard(index)
+                    changed = True
+        taken |= kept
+    return frozenset(taken)
+
+
+def compare_with_runtime(report: DelegateReport, sg: Subgraph, delegated: frozenset[int], partitions: int) -> RuntimeComparison:
+    rows = tuple(
+        (v.index, v.opcode, v.supported, v.index in delegated) for v in report.ops if v.subgraph == sg.index
+    )
+    return RuntimeComparison(report.delegate, delegated, partitions, rows)
