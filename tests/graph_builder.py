@@ -159,7 +159,7 @@ class GraphBuilder:
         """Serialize. Subgraph inputs/outputs default to tensors no op produces / no op consumes."""
         for i, sg in enumerate(self._subgraphs):
             produced = {t for op in sg.operators for t in op.outputs}
-            consumed = {t for op in sg.operators for t in op.inputs}
+            consumed = {t for op in sg.operators for t in op.inputs if t >= 0}
             stored = {j for j, t in enumerate(sg.tensors) if t.buffer != 0}
             last = i == len(self._subgraphs) - 1
             sg.inputs = list(inputs) if inputs is not None and last else sorted(consumed - produced - stored)

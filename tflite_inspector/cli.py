@@ -11,8 +11,8 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from . import __version__
 from .core.model import ModelError
@@ -24,6 +24,7 @@ _EPILOG = """\
 examples:
   tflite-inspector inspect model.tflite
   tflite-inspector inspect models/ --json > models.jsonl
+  tflite-inspector compat model.tflite --delegate gpu,nnapi --nnapi-api-level 29
   tflite-inspector                       open the desktop app on the bundled sample
   tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = sub.add_parser(
         "inspect",
+        prog="tflite-inspector inspect",
         help="summarise models: ops, tensors, quantization, signatures, metadata, sizes",
         description=(
             "Read .tflite files and print what is in them. Folders are searched recursively "
@@ -67,7 +69,49 @@ def build_parser() -> argparse.ArgumentParser:
                               "e.g. --json > out.jsonl")
     inspect.add_argument("--debug", action="store_true",
                          help="print a traceback with unexpected errors (for bug reports)")
+
+    compat = sub.add_parser(
+        "compat",
+        prog="tflite-inspector compat",
+        help="which ops each delegate (GPU, XNNPACK, NNAPI, Edge TPU, Hexagon, Core ML) takes, and why not",
+        description=(
+            "Evaluate each delegate's rules (from the delegates' own source; see docs/delegate_rules.md) on "
+            "every op: ops taken / total, share of MACs taken, partitions, and the CPU-fallback ops grouped "
+            "by reason. With XNNPACK, the model is also loaded in the LiteRT interpreter (in a separate "
+            "process) to compare the prediction with the DELEGATE nodes the runtime really made. "
+            "Exit status: 0 when every file was read, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector compat mobilenet.tflite\n"
+            "  tflite-inspector compat model.tflite --delegate nnapi --nnapi-api-level 28 -v\n"
+            "  tflite-inspector compat models/ --json | jq '.delegates.gpu.ops_supported'\n"
+        ),
+        formatter_class=_formatter,
+    )
+    compat.add_argument("paths", nargs="+", metavar="MODEL",
+                        help="a .tflite file, or a folder to search for them")
+    compat.add_argument("--delegate", type=_delegate_list, default=list(_all_delegates()), metavar="LIST",
+                        help="comma-separated delegates to check (default: all): " + ",".join(_all_delegates()))
+    compat.add_argument("--nnapi-api-level", type=int, default=30, metavar="N",
+                        help="Android API level the NNAPI rules assume (default: 30 = Android 11)")
+    compat.add_argument("--no-runtime", action="store_true",
+                        help="do not load the model in the interpreter to check the XNNPACK prediction")
+    compat.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds the interpreter may take per model before it is stopped (default: 60)")
+    compat.add_argument("-v", "--verbose", action="store_true",
+                        help="list every CPU-fallback op, not only the first few per reason")
+    compat.add_argument("--json", action="store_true",
+                        help="print one JSON object per model per line (JSON Lines) instead of text")
+    compat.add_argument("--debug", action="store_true",
+                        help="print a traceback with unexpected errors (for bug reports)")
     return parser
+
+
+def _all_delegates() -> tuple[str, ...]:
+    from .core.compat import DELEGATES
+
+    return DELEGATES
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -114,9 +158,12 @@ def _error_line(message: str) -> None:
     print(f"tflite-inspector: error: {message}", file=sys.stderr)
 
 
-def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
-    from .core.analysis import model_stats
-    from .core.summary import format_model_text, model_dict
+def _each_model(args: argparse.Namespace, out: IO[str], handle: Callable[[Any, IO[str], bool], None]) -> int:
+    """Read every file named (folders searched); call `handle(model, out, first)`.
+
+    A file that cannot be read, or an internal error on one, is reported on
+    stderr (and as {"path", "error"} in JSON mode) and the others go on.
+    """
     from .core.tflite_reader import read_model
 
     status = EXIT_OK
@@ -128,13 +175,7 @@ def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
     for path in files:
         try:
             with read_model(path) as model:
-                stats = model_stats(model)
-                if args.json:
-                    out.write(json.dumps(model_dict(model, stats), ensure_ascii=False, allow_nan=False) + "\n")
-                else:
-                    if not first:
-                        out.write("\n")
-                    out.write(format_model_text(model, stats) + "\n")
+                handle(model, out, first)
         except ModelError as e:
             status = EXIT_SOME_FAILED
             _error_line(str(e))
@@ -153,7 +194,76 @@ def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
     return status
 
 
-SUBCOMMANDS = ("inspect",)
+def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.analysis import model_stats
+    from .core.summary import format_model_text, model_dict
+
+    def handle(model: Any, out: IO[str], first: bool) -> None:
+        stats = model_stats(model)
+        if args.json:
+            out.write(json.dumps(model_dict(model, stats), ensure_ascii=False, allow_nan=False) + "\n")
+        else:
+            if not first:
+                out.write("\n")
+            out.write(format_model_text(model, stats) + "\n")
+
+    return _each_model(args, out, handle)
+
+
+def _delegate_list(value: str) -> list[str]:
+    from .core.compat import DELEGATES
+
+    names = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in DELEGATES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown delegate {', '.join(unknown) or repr(value)}; choose from {','.join(DELEGATES)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def run_compat(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.compat import (
+        analyze,
+        check_xnnpack_against_runtime,
+        comparison_dict,
+        format_compat_text,
+        report_dict,
+    )
+    from .core.runtime import RuntimeFailure, RuntimeWorker
+
+    check_runtime = "xnnpack" in args.delegate and not args.no_runtime
+    worker = RuntimeWorker(timeout_s=args.timeout) if check_runtime else None
+
+    def handle(model: Any, out: IO[str], first: bool) -> None:
+        reports = {d: analyze(model, d, api_level=args.nnapi_api_level) for d in args.delegate}
+        comparison = failure = None
+        if worker is not None:
+            try:
+                comparison = check_xnnpack_against_runtime(model, reports["xnnpack"], worker)
+            except RuntimeFailure as e:
+                failure = str(e).splitlines()[0] if str(e) else "the interpreter failed"
+        if args.json:
+            record: dict[str, Any] = {
+                "path": str(model.path),
+                "delegates": {d: report_dict(r) for d, r in reports.items()},
+            }
+            if worker is not None:
+                record["xnnpack_runtime"] = comparison_dict(comparison) if comparison else {"error": failure}
+            out.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        else:
+            if not first:
+                out.write("\n")
+            out.write(format_compat_text(model, reports, comparison, failure, verbose=args.verbose) + "\n")
+
+    try:
+        return _each_model(args, out, handle)
+    finally:
+        if worker is not None:
+            worker.close()
+
+
+SUBCOMMANDS = ("inspect", "compat")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,11 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(argv)
     args = parse_args(argv)
     try:
-        if args.command == "inspect":
+        run = {"inspect": run_inspect, "compat": run_compat}.get(args.command)
+        if run is not None:
             if args.json:
                 with json_stdout() as out:
-                    return run_inspect(args, out)
-            return run_inspect(args, sys.stdout)
+                    return run(args, out)
+            return run(args, sys.stdout)
     except KeyboardInterrupt:
         _error_line("interrupted")
         return 130
