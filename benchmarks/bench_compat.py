@@ -57,8 +57,11 @@ def main() -> None:
         SHARED_MODELS / "gh-tensorflow-tflite-micro/dp_net.tflite",
         chain,
     ]
-    print(f"{'model':<44} {'ops':>6} {'open ms':>8} " + " ".join(f"{d:>8}" for d in compat.DELEGATES)
-          + f" {'all ms':>8} {'us/op':>6} {'all/open':>8}")
+    print(
+        f"{'model':<44} {'ops':>6} {'open ms':>8} "
+        + " ".join(f"{d:>8}" for d in compat.DELEGATES)
+        + f" {'all ms':>8} {'us/op':>6} {'all/open':>8}"
+    )
     for path in paths:
         if not path.exists():
             print(f"{path.name}: missing, skipped")
@@ -71,8 +74,8 @@ def main() -> None:
                 model_stats(m)
 
         open_s = timed(open_model, args.repeat)
-        per_delegate = [timed(lambda d=d: compat.analyze(model, d), args.repeat) for d in compat.DELEGATES]
-        all_s = timed(lambda: compat.analyze_all(model), args.repeat)
+        per_delegate = [timed(lambda d=d, m=model: compat.analyze(m, d), args.repeat) for d in compat.DELEGATES]
+        all_s = timed(lambda m=model: compat.analyze_all(m), args.repeat)
         print(
             f"{path.name[:44]:<44} {n_ops:>6} {open_s * 1e3:>8.1f} "
             + " ".join(f"{t * 1e3:>8.1f}" for t in per_delegate)
@@ -90,8 +93,10 @@ def main() -> None:
                 outcome = f"agreement {comparison.agreement:.1%}"
             except RuntimeFailure as e:
                 outcome = f"refused: {str(e).splitlines()[0][:60]}"
-            print(f"  {path.name[:44]:<44} {(time.perf_counter() - start) * 1e3:>8.0f} ms  {outcome}"
-                  + ("  (includes starting the worker)" if path == paths[0] else ""))
+            print(
+                f"  {path.name[:44]:<44} {(time.perf_counter() - start) * 1e3:>8.0f} ms  {outcome}"
+                + ("  (includes starting the worker)" if path == paths[0] else "")
+            )
 
 
 if __name__ == "__main__":

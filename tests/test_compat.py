@@ -15,7 +15,7 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 
 from tflite_inspector.cli import main
-from tflite_inspector.core import compat
+from tflite_inspector.core import compat, delegate_rules
 from tflite_inspector.core.model import ModelError
 from tflite_inspector.core.runtime import RuntimeFailure, RuntimeWorker
 from tflite_inspector.core.tflite_reader import read_model, read_model_bytes
@@ -56,9 +56,11 @@ def test_rule_table_loads_and_names_real_ops(delegate):
             if opcode.isupper() or opcode.replace("_", "").isupper() and "-" not in opcode:
                 assert opcode in builtin, f"{delegate}.toml: {opcode} is not a builtin op"
         for check in entry.get("checks", []):
-            assert check["check"] in compat._CHECKS
+            assert check["check"] in delegate_rules.CHECKS
             if check["check"] == "special":
-                assert check["name"] in compat._SPECIAL, f"{delegate}.toml: unknown special {check['name']}"
+                assert check["name"] in delegate_rules.SPECIAL_CHECKS, (
+                    f"{delegate}.toml: unknown special {check['name']}"
+                )
 
 
 def test_graph_rules_name_real_ops():
@@ -81,8 +83,15 @@ def _conv_model(activation: str = "NONE", with_bias: bool = True, dtype: str = "
     else:
         inputs.append(-1)
     y = b.tensor("y", [1, 8, 8, 4])
-    b.op("CONV_2D", inputs, [y], options=("Conv2DOptions", {"padding": "SAME", "strideW": 1, "strideH": 1,
-                                                            "fusedActivationFunction": activation}))
+    b.op(
+        "CONV_2D",
+        inputs,
+        [y],
+        options=(
+            "Conv2DOptions",
+            {"padding": "SAME", "strideW": 1, "strideH": 1, "fusedActivationFunction": activation},
+        ),
+    )
     return b
 
 
@@ -101,8 +110,15 @@ def _three_convs_middle_sign_bit() -> GraphBuilder:
         w = b.constant(f"w{i}", np.full((4, 1, 1, 4), 0.5, np.float32))
         bias = b.constant(f"b{i}", np.zeros(4, np.float32))
         out = b.tensor(f"y{i}", [1, 8, 8, 4])
-        b.op("CONV_2D", [prev, w, bias], [out], options=(
-            "Conv2DOptions", {"padding": "SAME", "strideW": 1, "strideH": 1, "fusedActivationFunction": activation}))
+        b.op(
+            "CONV_2D",
+            [prev, w, bias],
+            [out],
+            options=(
+                "Conv2DOptions",
+                {"padding": "SAME", "strideW": 1, "strideH": 1, "fusedActivationFunction": activation},
+            ),
+        )
         prev = out
     return b
 
@@ -112,9 +128,21 @@ def _pool(stride: int, filter_size: int) -> GraphBuilder:
     x = b.tensor("x", [1, 8, 8, 2])
     out = (8 - filter_size) // stride + 1
     y = b.tensor("y", [1, out, out, 2])
-    b.op("MAX_POOL_2D", [x], [y], options=("Pool2DOptions", {"padding": "VALID", "strideW": stride,
-                                                             "strideH": stride, "filterWidth": filter_size,
-                                                             "filterHeight": filter_size}))
+    b.op(
+        "MAX_POOL_2D",
+        [x],
+        [y],
+        options=(
+            "Pool2DOptions",
+            {
+                "padding": "VALID",
+                "strideW": stride,
+                "strideH": stride,
+                "filterWidth": filter_size,
+                "filterHeight": filter_size,
+            },
+        ),
+    )
     return b
 
 
@@ -124,8 +152,13 @@ def _hybrid_depthwise() -> GraphBuilder:
     w = b.constant("w", np.ones((1, 3, 3, 4), np.int8), scale=[0.1, 0.1, 0.2, 0.2], zero_point=[0] * 4, axis=3)
     bias = b.constant("bias", np.zeros(4, np.float32))
     y = b.tensor("y", [1, 6, 6, 4])
-    b.op("DEPTHWISE_CONV_2D", [x, w, bias], [y], version=6, options=(
-        "DepthwiseConv2DOptions", {"padding": "SAME", "strideW": 1, "strideH": 1, "depthMultiplier": 1}))
+    b.op(
+        "DEPTHWISE_CONV_2D",
+        [x, w, bias],
+        [y],
+        version=6,
+        options=("DepthwiseConv2DOptions", {"padding": "SAME", "strideW": 1, "strideH": 1, "depthMultiplier": 1}),
+    )
     return b
 
 
@@ -167,7 +200,7 @@ def test_xnnpack_rule_matches_runtime(case, worker, tmp_path):
     report = compat.analyze(model, "xnnpack")
     assert [v.supported for v in report.ops] == expected
     refused = [v for v in report.ops if not v.supported]
-    for v, word in zip(refused, words):
+    for v, word in zip(refused, words, strict=True):
         assert word in v.reasons[0].text, v.reasons
         assert "xnnpack_delegate.cc" in v.reasons[0].source
     if case in PREDICTION_ONLY:
@@ -182,12 +215,13 @@ def test_partitions_are_contiguous_runs():
     assert report.partitions == 2
     assert report.ops_supported == 2 and report.ops_total == 3
     assert report.macs_supported_fraction == pytest.approx(2 / 3)
-    (reason, ops), = report.fallbacks_by_reason().items()
+    ((reason, ops),) = report.fallbacks_by_reason().items()
     assert "SIGN_BIT" in reason and [v.index for v in ops] == [1]
 
 
 def test_static_float16_weights_are_folded_into_their_consumer(worker, tmp_path):
     """DEQUANTIZE of stored float16 weights: taken with the conv that uses them, refused without it."""
+
     def build(activation: str) -> GraphBuilder:
         b = GraphBuilder()
         x = b.tensor("x", [1, 4, 4, 2])
@@ -196,8 +230,15 @@ def test_static_float16_weights_are_folded_into_their_consumer(worker, tmp_path)
         b.op("DEQUANTIZE", [w16], [w], version=3)
         bias = b.constant("bias", np.zeros(2, np.float32))
         y = b.tensor("y", [1, 4, 4, 2])
-        b.op("CONV_2D", [x, w, bias], [y], options=("Conv2DOptions", {"padding": "SAME", "strideW": 1, "strideH": 1,
-                                                                       "fusedActivationFunction": activation}))
+        b.op(
+            "CONV_2D",
+            [x, w, bias],
+            [y],
+            options=(
+                "Conv2DOptions",
+                {"padding": "SAME", "strideW": 1, "strideH": 1, "fusedActivationFunction": activation},
+            ),
+        )
         return b
 
     for activation, expected in (("NONE", [True, True]), ("SIGN_BIT", [False, False])):
@@ -279,14 +320,17 @@ def test_xnnpack_prediction_agrees_with_runtime_on_the_corpus(worker):
         total += len(comparison.ops)
         agree += len(comparison.ops) - len(comparison.disagreements())
         disagreements += [
-            f"{model_id(path)} #{i} {opcode}: predicted {p}, runtime {d}" for i, opcode, p, d in comparison.disagreements()
+            f"{model_id(path)} #{i} {opcode}: predicted {p}, runtime {d}"
+            for i, opcode, p, d in comparison.disagreements()
         ]
     assert total > 5000, f"only {total} ops compared; interpreter refused: {refused}"
     ratio = agree / total
     print(f"\nXNNPACK agreement {agree}/{total} = {ratio:.4f}; {len(refused)} models refused by the interpreter")
     assert ratio >= AGREEMENT_TARGET, "\n".join(disagreements)
     # Models the interpreter cannot load are exactly those with ops it lacks or broken quantization.
-    assert all(any(k in r for k in ("custom op", "Flex", "Select TensorFlow", "quantized_dimension")) for r in refused), refused
+    assert all(
+        any(k in r for k in ("custom op", "Flex", "Select TensorFlow", "quantized_dimension")) for r in refused
+    ), refused
 
 
 # ------------------------------------------------------------------------- CLI
@@ -302,13 +346,24 @@ def test_cli_compat_json_matches_the_issue_schema(capfd):
     assert (x["ops_supported"], x["ops_total"], x["partitions"]) == (11, 12, 1)
     assert x["macs_supported_fraction"] == pytest.approx(1.0)
     softmax = x["ops"][11]
-    assert softmax == {"subgraph": 0, "index": 11, "opcode": "SOFTMAX", "version": softmax["version"],
-                       "supported": False, "reasons": softmax["reasons"]}
+    assert softmax == {
+        "subgraph": 0,
+        "index": 11,
+        "opcode": "SOFTMAX",
+        "version": softmax["version"],
+        "supported": False,
+        "reasons": softmax["reasons"],
+    }
     assert "floating point only" in softmax["reasons"][0]["text"]
     runtime = record["xnnpack_runtime"]
     assert runtime["agreement"] == 1.0 and len(runtime["ops"]) == 12
-    assert runtime["ops"][11] == {"subgraph": 0, "index": 11, "opcode": "SOFTMAX", "predicted": False,
-                                  "delegated": False}
+    assert runtime["ops"][11] == {
+        "subgraph": 0,
+        "index": 11,
+        "opcode": "SOFTMAX",
+        "predicted": False,
+        "delegated": False,
+    }
 
 
 def test_cli_compat_text_groups_fallbacks_by_reason(capsys):

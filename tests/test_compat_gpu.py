@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core import compat
+from tflite_inspector.core import compat, delegate_rules
 from tflite_inspector.core.tflite_reader import read_model
 
 from .conftest import model_id, needs_shared, real_model_paths, shared_model
@@ -61,9 +61,9 @@ def test_table_is_the_gpu_delegate():
     assert meta["unknown_op_reason"] == "Not supported op {opcode}"
     for entry in compat.load_rules("gpu")["op"]:
         for check in entry.get("checks", []):
-            assert check["check"] in compat._CHECKS
+            assert check["check"] in delegate_rules.CHECKS
             if check["check"] == "special":
-                assert check["name"] in compat._SPECIAL
+                assert check["name"] in delegate_rules.SPECIAL_CHECKS
 
 
 # ------------------------------------------------------------------ whole-op rules

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core import compat
+from tflite_inspector.core import compat, delegate_rules
 from tflite_inspector.core.model import Model, ModelError
 from tflite_inspector.core.tflite_reader import read_model
 
@@ -736,7 +736,9 @@ def test_hexagon_quantize_only_requantizes():
     unary(b, "RELU6", z, [1, 8], "out", "UINT8")
     model = b.model()
     assert taken(model, "hexagon") == [False, True, True]
-    reason_with(verdict(model, "hexagon", 0), "input 0 is FLOAT32: the Hexagon delegate runs quantized (uint8/int8) ops")
+    reason_with(
+        verdict(model, "hexagon", 0), "input 0 is FLOAT32: the Hexagon delegate runs quantized (uint8/int8) ops"
+    )
 
 
 def test_hexagon_refuses_graphs_with_dynamic_tensors():
@@ -764,7 +766,7 @@ def test_every_rule_names_its_source_and_an_existing_special(delegate):
         assert entry["source"].startswith(f"tflite/delegates/{delegate}/"), entry["opcodes"]
         for check in entry.get("checks", []):
             if check["check"] == "special":
-                assert check["name"] in compat._SPECIAL, (entry["opcodes"], check["name"])
+                assert check["name"] in delegate_rules.SPECIAL_CHECKS, (entry["opcodes"], check["name"])
     for check in rules.get("all_ops", []):
         assert check["source"].startswith(f"tflite/delegates/{delegate}/")
 
