@@ -81,11 +81,21 @@ class DelegateReport:
         return [v for v in self.ops if not v.supported]
 
     def fallbacks_by_reason(self) -> dict[str, list[OpVerdict]]:
-        """CPU-fallback ops grouped by their first reason (the one a user fixes first)."""
+        """CPU-fallback ops grouped by the rule behind their first reason (the one a user fixes
+        first), largest group first. A group whose messages differ (the same rank rule on
+        different tensors) is labelled with its first message and "and N similar"."""
         groups: dict[str, list[OpVerdict]] = {}
         for v in self.fallbacks():
-            groups.setdefault(v.reasons[0].text if v.reasons else "unknown", []).append(v)
-        return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+            first = v.reasons[0]
+            groups.setdefault(first.rule or first.text, []).append(v)
+        labelled: dict[str, list[OpVerdict]] = {}
+        for ops in sorted(groups.values(), key=len, reverse=True):
+            texts = {v.reasons[0].text for v in ops}
+            label = ops[0].reasons[0].text
+            if len(texts) > 1:
+                label += f" (and {len(texts) - 1} similar)"
+            labelled[label] = ops
+        return labelled
 
     def verdict(self, subgraph: int, index: int) -> OpVerdict | None:
         for v in self.ops:
@@ -188,7 +198,9 @@ def analyze(model: Model, delegate_key: str, *, api_level: int = DEFAULT_NNAPI_A
     refuse_graph: Reason | None = None
     if delegate.get("min_api_level") and settings.get("api_level", 1 << 30) < delegate["min_api_level"]:
         refuse_graph = Reason(
-            fmt_template(delegate["min_api_level_reason"], level=delegate["min_api_level"]), delegate["source"]
+            fmt_template(delegate["min_api_level_reason"], level=delegate["min_api_level"]),
+            delegate["source"],
+            "min_api_level",
         )
 
     verdicts: list[OpVerdict] = []
@@ -209,6 +221,7 @@ def analyze(model: Model, delegate_key: str, *, api_level: int = DEFAULT_NNAPI_A
                 )
                 + more,
                 _graph_rules()["dynamic"]["source"],
+                "dynamic",
             )
             graph_notes.append(Reason(f"subgraph {sg.index}: {sg_refusal.text}", sg_refusal.source))
         if sg.index > 0 and delegate.get("single_subgraph"):
@@ -302,6 +315,7 @@ def _apply_static_unpack(delegate: dict[str, Any], sg: Subgraph, per_op: list[li
                 Reason(
                     f"{op.opcode} of a stored weight is folded into the ops using it, but {why}",
                     delegate["source"] + " (PrepareOpsToDelegate)",
+                    "static_unpack",
                 )
             ]
     return result
@@ -335,6 +349,7 @@ def _apply_partitioning(delegate: dict[str, Any], sg: Subgraph, per_op: list[lis
                             opcode=sg.operators[stopped_at].opcode,
                         ),
                         delegate.get("first_unsupported_stops_source", source),
+                        "first_unsupported_stops",
                     )
                 )
             elif not reasons:
@@ -347,7 +362,9 @@ def _apply_partitioning(delegate: dict[str, Any], sg: Subgraph, per_op: list[lis
         if len(run) < min_ops:
             for i in run:
                 result[i].append(
-                    Reason(fmt_template(delegate["min_partition_reason"], n=len(run), min=min_ops), source)
+                    Reason(
+                        fmt_template(delegate["min_partition_reason"], n=len(run), min=min_ops), source, "min_partition"
+                    )
                 )
     runs = [run for run in runs if len(run) >= min_ops]
     max_partitions = delegate.get("max_partitions", 0)
@@ -363,6 +380,7 @@ def _apply_partitioning(delegate: dict[str, Any], sg: Subgraph, per_op: list[lis
                                 delegate["max_partitions_reason"], max=max_partitions, n=len(runs), size=len(run)
                             ),
                             source,
+                            "max_partitions",
                         )
                     )
     return result

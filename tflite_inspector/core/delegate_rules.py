@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,9 @@ class Reason:
 
     text: str
     source: str
+    # Which rule gave it: reasons of one rule (rank 5 on different tensors, one
+    # partition cap) group together in summaries. Empty = group by text.
+    rule: str = field(default="", compare=False)
 
 
 # ---------------------------------------------------------------- rule tables
@@ -1480,7 +1483,9 @@ def evaluate_op(rules: dict[str, Any], ops_by_code: dict[str, dict[str, Any]], c
             continue
         message = CHECKS[rule["check"]](ctx, rule)
         if message is not None:
-            reasons.append(Reason(message, _source(rule, entry, delegate)))
+            source = _source(rule, entry, delegate)
+            key = f"{rule['check']}|{rule.get('name', '')}|{rule.get('reason', '')}|{source}"
+            reasons.append(Reason(message, source, key))
             if rule.get("final", False):
                 break
     return reasons
