@@ -13,8 +13,6 @@ Usage: .venv/bin/python benchmarks/bench_compat.py [--repeat N]
 from __future__ import annotations
 
 import argparse
-import gc
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,23 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_inspect import CACHE, SHARED_MODELS, build_many_ops_model  # noqa: E402
+from benchmarks.bench_inspect import CACHE, SHARED_MODELS, build_many_ops_model, timed  # noqa: E402
 from tflite_inspector.core import compat  # noqa: E402
 from tflite_inspector.core.analysis import model_stats  # noqa: E402
 from tflite_inspector.core.runtime import RuntimeFailure, RuntimeWorker  # noqa: E402
 from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
 
 SAMPLES = ROOT / "tflite_inspector" / "resources" / "samples"
-
-
-def timed(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

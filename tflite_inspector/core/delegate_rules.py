@@ -194,12 +194,18 @@ CheckResult = str | None
 CHECKS: dict[str, Callable[[OpContext, dict[str, Any]], CheckResult]] = {}
 
 
-def _check(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-        CHECKS[name] = fn
-        return fn
+def _registrar(registry: dict[str, Callable[..., CheckResult]]) -> Callable[[str], Callable[..., Any]]:
+    def by_name(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
+        def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
+            registry[name] = fn
+            return fn
 
-    return register
+        return register
+
+    return by_name
+
+
+_check = _registrar(CHECKS)
 
 
 def _reason(ctx: OpContext, rule: dict[str, Any], default: str, **values: Any) -> str:
@@ -473,12 +479,7 @@ def _check_special(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 SPECIAL_CHECKS: dict[str, Callable[[OpContext, dict[str, Any]], CheckResult]] = {}
 
 
-def _special(name: str) -> Callable[[Callable[..., CheckResult]], Callable[..., CheckResult]]:
-    def register(fn: Callable[..., CheckResult]) -> Callable[..., CheckResult]:
-        SPECIAL_CHECKS[name] = fn
-        return fn
-
-    return register
+_special = _registrar(SPECIAL_CHECKS)
 
 
 @_special("depthwise_channels")
