@@ -54,10 +54,14 @@ def main() -> None:
         path = MODELS / relative
         return path if path.exists() else SAMPLE
 
+    def delegates_analysed(view: ModelView) -> bool:
+        setup = view.delegate_setup
+        return setup is not None and all(view.delegate_state(info.key) is not None for info in setup.delegates)
+
     view = open_model(pick("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite"))
     view.select_operator(0)
     view.tabs.setCurrentIndex(0)
-    wait(app, lambda: True)
+    wait(app, lambda: delegates_analysed(view))  # the overview's delegate summary is complete
     window.grab().save(str(out / "overview.png"))
 
     view = open_model(pick("gh-mlcommons-tiny/vww_96_int8.tflite"))
@@ -72,6 +76,21 @@ def main() -> None:
     view.select_operator(next(op.index for op in view.model.subgraphs[0].operators if op.opcode == "FULLY_CONNECTED"))
     wait(app, lambda: True)
     window.grab().save(str(out / "operators.png"))
+
+    # The Operators page with XNNPACK chosen and checked against the interpreter: its
+    # verdict per op, CPU fallbacks highlighted, the runtime's own answer beside it, and
+    # the detail panel giving every reason with its source.
+    view = open_model(pick("gh-tensorflow-tflite-micro/dp_net.tflite"))
+    view.filter_edit.setText("")
+    view.set_delegate("xnnpack")
+    wait(app, lambda: view.delegate_key == "xnnpack" and view.runtime_button.isEnabled())
+    view.check_runtime()
+    wait(app, lambda: view.runtime_button.isEnabled(), seconds=120)  # a fresh interpreter process
+    refused = sorted(index for (sg, index), v in view.delegate_state().by_op.items() if sg == 0 and not v.supported)
+    view.select_operator(refused[0])
+    view.op_table.scrollTo(view.op_table.currentIndex(), view.op_table.ScrollHint.PositionAtTop)
+    wait(app, lambda: True)
+    window.grab().save(str(out / "delegates.png"))
     (out / ".screenshots.ini").unlink(missing_ok=True)
     print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
 

@@ -206,7 +206,9 @@ class DetailPanel(QWidget):
 
     # -- operator -----------------------------------------------------------------
 
-    def show_operator(self, model: Model, sg: Subgraph, op_index: int, stats: SubgraphStats) -> None:
+    def show_operator(self, model: Model, sg: Subgraph, op_index: int, stats: SubgraphStats,
+                      delegate_html: str = "") -> None:
+        """`delegate_html`: what the selected delegate says about the op, shown under the heading."""
         self._cancel_job()
         self._model, self._tensor = model, None
         op = sg.operators[op_index]
@@ -217,6 +219,7 @@ class DetailPanel(QWidget):
         macs = stats.macs_by_operator.get(op.index)
         if macs:
             html.append(f"<p>{human_count(macs)} MACs ({macs:,})</p>")
+        html.append(delegate_html)
         if op.subgraph_refs:
             html.append("<p>" + ", ".join(
                 f'{escape(k)}: <a href="subgraph:{v}">subgraph {v}</a>' for k, v in op.subgraph_refs.items()) + "</p>")

@@ -1,7 +1,11 @@
 """Work off the GUI thread: run a function in Qt's thread pool, get the result as a signal.
 
 Errors surface in one place: the job's `failed` signal carries a one-line message
-(a ModelError's own text, or the exception type and text for anything else).
+(the text of a ModelError, or of another exception type the job expects, such as
+the interpreter's RuntimeFailure; the exception type and text for anything else).
+
+Long optional analyses (delegate reports) run in `background_pool()`, one at a
+time, so they never hold up opening a file or a tensor's values in Qt's global pool.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from ..core.model import ModelError
-
 
 # Jobs stay referenced here until the GUI thread releases them, so a job is never
 # freed (and its QObject destroyed) in the worker thread that ran it.
@@ -21,20 +25,35 @@ _live_jobs: set[Job] = set()
 
 
 class Job(QObject):
-    """One background call; `finished(result)` or `failed(message)` arrive on the GUI thread."""
+    """One background call; `finished(result)` or `failed(message)` arrive on the GUI thread.
+
+    They arrive only if the job was not cancelled and its `owner` (the QObject whose
+    slots take the result) still exists: a result that comes back after its view was
+    closed is dropped instead of reaching deleted widgets.
+    """
 
     finished = Signal(object)
     failed = Signal(str)
+    # Emitted in the worker thread; as signals of this QObject they are queued to
+    # its (GUI) thread, where cancellation and the owner's life are checked without
+    # racing the GUI that cancels and deletes.
+    _succeeded = Signal(object)
+    _errored = Signal(str)
     _done = Signal()
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], Any], expected: tuple[type[Exception], ...] = (),
+                 owner: QObject | None = None) -> None:
         super().__init__()
         self._fn = fn
+        self._expected = (ModelError, *expected)  # their text is the message; anything else is a bug
+        self._owner = owner
         self.cancelled = False
 
     def start(self, pool: QThreadPool | None = None) -> Job:
         _live_jobs.add(self)
-        self._done.connect(self._release)  # a method of this QObject: queued to its (GUI) thread
+        self._succeeded.connect(self._deliver_result)
+        self._errored.connect(self._deliver_error)
+        self._done.connect(self._release)
         (pool or QThreadPool.globalInstance()).start(_Runner(self))
         return self
 
@@ -45,6 +64,17 @@ class Job(QObject):
         """The result of a cancelled job is dropped; the call itself runs to its end."""
         self.cancelled = True
 
+    def _wanted(self) -> bool:
+        return not self.cancelled and (self._owner is None or shiboken6.isValid(self._owner))
+
+    def _deliver_result(self, result: object) -> None:
+        if self._wanted():
+            self.finished.emit(result)
+
+    def _deliver_error(self, message: str) -> None:
+        if self._wanted():
+            self.failed.emit(message)
+
     def _run(self) -> None:
         try:
             self._call()
@@ -54,17 +84,14 @@ class Job(QObject):
     def _call(self) -> None:
         try:
             result = self._fn()
-        except ModelError as e:
-            if not self.cancelled:
-                self.failed.emit(str(e))
+        except self._expected as e:
+            self._errored.emit(" ".join(str(e).split()))  # one line, whatever the library wrote
             return
         except Exception as e:  # noqa: BLE001 - reported to the user, never raised into Qt
             traceback.print_exc()
-            if not self.cancelled:
-                self.failed.emit(f"internal error ({type(e).__name__}: {e}); please report it")
+            self._errored.emit(f"internal error ({type(e).__name__}: {e}); please report it")
             return
-        if not self.cancelled:
-            self.finished.emit(result)
+        self._succeeded.emit(result)
 
 
 class _Runner(QRunnable):
@@ -74,3 +101,21 @@ class _Runner(QRunnable):
 
     def run(self) -> None:
         self._job._run()
+
+
+_background_pool: QThreadPool | None = None
+
+
+def background_pool() -> QThreadPool:
+    """One thread for optional analyses; they queue behind each other, not behind file loads."""
+    global _background_pool
+    if _background_pool is None:
+        app = QCoreApplication.instance()
+        pool = QThreadPool(app)
+        pool.setMaxThreadCount(1)
+        if app is not None:
+            # Let the running analysis end while the app (and its jobs' QObjects) still
+            # exist; the wait releases the GIL that the analysis needs to finish.
+            app.aboutToQuit.connect(lambda: (pool.clear(), pool.waitForDone()))
+        _background_pool = pool
+    return _background_pool

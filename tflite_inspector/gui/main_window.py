@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
             return
         view = ModelView(loaded)
         view.history_changed.connect(self._update_actions)
+        view.status_message.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self._replace_page(page, view)
         self._remember(loaded.model.path)
         ops = sum(len(sg.operators) for sg in loaded.model.subgraphs)

@@ -1,17 +1,29 @@
 """The Overview page: HTML for a QTextBrowser, built from the model and its stats.
 
 Every string that comes from the model is escaped. Links: `subgraph:N` selects a
-subgraph, `tensor:S:N` a tensor, `file:NAME` shows an attached file.
+subgraph, `tensor:S:N` a tensor, `file:NAME` shows an attached file, `delegate:KEY`
+shows that delegate's verdicts on the Operators page.
+
+The delegate summary arrives later (it is computed in the background); the view
+puts `delegate_summary_html` in place of DELEGATES_MARKER as reports come in.
 """
 
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from ..core.analysis import PEAK_MEMORY_METHOD, ModelStats
 from ..core.model import Model, Tensor
 from ..core.summary import format_quantization, human_bytes, human_count, size_breakdown
+from .delegates import DelegateInfo, DelegateResult, percent
 from .table_models import shape_text
+
+DELEGATES_MARKER = "<!-- delegates -->"
+TOP_REASONS = 5
+_BAR_CELLS = 20
+_OPS_COLOR = "#4a7bd0"
+_MACS_COLOR = "#2a9d8f"
 
 _STYLE = """
 <style>
@@ -24,6 +36,7 @@ _STYLE = """
  .num { text-align: right; }
  .muted { color: #666; }
  .warn { color: #a04000; }
+ .source { color: #888; }
 </style>
 """
 
@@ -57,6 +70,7 @@ def overview_html(model: Model, stats: ModelStats) -> str:
     parts.append(f'<p class="muted">{escape(PEAK_MEMORY_METHOD)}</p>')
     for w in model.warnings:
         parts.append(f'<p class="warn">⚠ {escape(w)}</p>')
+    parts.append(DELEGATES_MARKER)
 
     md = model.tflite_metadata
     if md is not None:
@@ -135,4 +149,76 @@ def overview_html(model: Model, stats: ModelStats) -> str:
         parts.append(f"<p>Custom ops: {escape(', '.join(stats.custom_ops))}</p>")
     if stats.flex_ops:
         parts.append(f"<p>Flex (TensorFlow) ops, need the Flex delegate: {escape(', '.join(stats.flex_ops))}</p>")
+    return "".join(parts)
+
+
+def _share_bar(fraction: float | None, color: str) -> str:
+    """A fixed-width bar, filled to `fraction`, so delegates compare at a glance."""
+    if fraction is None:
+        return ""
+    filled = round(_BAR_CELLS * fraction)
+    if 0 < fraction < 1:  # a sliver stays visible, and only all of it is a full bar
+        filled = min(max(filled, 1), _BAR_CELLS - 1)
+    return (f'<span style="color:{color}">{"█" * filled}</span>'
+            f'<span style="color:#999">{"░" * (_BAR_CELLS - filled)}</span>')
+
+
+def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_error: str = "") -> str:
+    """Per delegate: ops and MACs taken, partitions, the top reasons ops stay on the CPU, graph notes.
+
+    `entries` are (info, label, state) with state a DelegateResult, an error message,
+    or None while the report is computed.
+    """
+    parts = ["<h3>Delegates</h3>"]
+    if setup_error:
+        return parts[0] + f'<p class="warn">Delegate rules could not be loaded: {escape(setup_error)}</p>'
+    if not entries:
+        return parts[0] + '<p class="muted">Reading the delegate rules…</p>'
+    parts.append(
+        f'<table><tr><th>delegate</th><th colspan="3">ops taken '
+        f'<span style="color:{_OPS_COLOR}">█</span></th>'
+        f'<th colspan="2">MACs taken <span style="color:{_MACS_COLOR}">█</span></th><th>partitions</th></tr>')
+    details = []
+    for info, label, state in entries:
+        name = f'<a href="delegate:{escape(info.key)}">{escape(label)}</a>'
+        if state is None:
+            parts.append(f'<tr><td>{name}</td><td colspan="6" class="muted">analysing…</td></tr>')
+            continue
+        if isinstance(state, str):
+            parts.append(f'<tr><td>{name}</td><td colspan="6" class="warn">not analysed: {escape(state)}</td></tr>')
+            continue
+        assert isinstance(state, DelegateResult)
+        report = state.report
+        fraction = report.macs_supported_fraction
+        ops_fraction = report.ops_supported / report.ops_total if report.ops_total else None
+        parts.append(
+            f'<tr><td>{name}</td><td class="num">{report.ops_supported:,} / {report.ops_total:,}</td>'
+            f'<td class="num">{percent(report.ops_supported, report.ops_total)}</td>'
+            f"<td>{_share_bar(ops_fraction, _OPS_COLOR)}</td>"
+            f'<td class="num">{"—" if fraction is None else percent(fraction, 1.0)}</td>'
+            f"<td>{_share_bar(fraction, _MACS_COLOR)}</td>"
+            f'<td class="num">{report.partitions:,}</td></tr>')
+        details.append(_delegate_details(name, report))
+    parts.append("</table>")
+    parts.extend(d for d in details if d)
+    return "".join(parts)
+
+
+def _delegate_details(name: str, report: Any) -> str:
+    groups = report.fallbacks_by_reason()
+    if not groups and not report.graph_notes:
+        return ""
+    parts = [f"<h4>{name}{': ops left on the CPU, by first reason' if groups else ''}</h4>"]
+    for note in report.graph_notes:
+        parts.append(f'<p class="warn">⚠ {escape(note.text)} <span class="source">({escape(note.source)})</span></p>')
+    if groups:
+        parts.append("<table>")
+        for reason, ops in list(groups.items())[:TOP_REASONS]:
+            parts.append(f'<tr><td class="num">{len(ops):,}</td><td>{escape(reason)}</td></tr>')
+        rest = list(groups.values())[TOP_REASONS:]
+        if rest:
+            more = sum(len(ops) for ops in rest)
+            parts.append(f'<tr><td></td><td class="muted">and {len(rest)} more reason{"s" if len(rest) > 1 else ""} '
+                         f'({more:,} op{"s" if more > 1 else ""})</td></tr>')
+        parts.append("</table>")
     return "".join(parts)
