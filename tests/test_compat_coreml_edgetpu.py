@@ -15,29 +15,12 @@ from tflite_inspector.core import compat
 from tflite_inspector.core.model import Model, ModelError
 from tflite_inspector.core.tflite_reader import read_model
 
+from .compat_helpers import reason_with, taken, verdict
 from .conftest import model_id, needs_shared, real_model_paths, shared_model
 from .graph_builder import GraphBuilder
 
 COREML_SOURCE = "tflite/delegates/coreml/coreml_delegate.mm"
 CORAL_DOCS = "https://coral.ai/docs/edgetpu/models-intro/"
-
-
-def taken(model: Model, delegate: str) -> list[bool]:
-    return [v.supported for v in compat.analyze(model, delegate).ops]
-
-
-def verdict(model: Model, delegate: str, index: int, subgraph: int = 0) -> compat.OpVerdict:
-    v = compat.analyze(model, delegate).verdict(subgraph, index)
-    assert v is not None
-    return v
-
-
-def reason_with(v: compat.OpVerdict, words: str) -> compat.Reason:
-    """The op's reason containing `words` (failing if none does)."""
-    for r in v.reasons:
-        if words in r.text:
-            return r
-    raise AssertionError(f"no reason of #{v.index} {v.opcode} mentions {words!r}: {[r.text for r in v.reasons]}")
 
 
 # ------------------------------------------------------------------- builders

@@ -14,6 +14,7 @@ from tflite_inspector.core import compat, delegate_rules
 from tflite_inspector.core.model import Model, ModelError
 from tflite_inspector.core.tflite_reader import read_model
 
+from .compat_helpers import reason_with, taken, verdict
 from .conftest import model_id, needs_shared, real_model_paths
 from .graph_builder import GraphBuilder
 
@@ -21,26 +22,6 @@ NNAPI_SOURCE = "tflite/delegates/nnapi/nnapi_delegate.cc"
 NNAPI_VALIDATE = NNAPI_SOURCE + " (Validate: "
 HEXAGON_UTILS = "tflite/delegates/hexagon/utils.cc"
 HEXAGON_DELEGATE = "tflite/delegates/hexagon/hexagon_delegate.cc"
-
-
-def taken(model: Model, delegate: str, api_level: int = compat.DEFAULT_NNAPI_API_LEVEL) -> list[bool]:
-    return [v.supported for v in compat.analyze(model, delegate, api_level=api_level).ops]
-
-
-def verdict(
-    model: Model, delegate: str, index: int, api_level: int = compat.DEFAULT_NNAPI_API_LEVEL
-) -> compat.OpVerdict:
-    v = compat.analyze(model, delegate, api_level=api_level).verdict(0, index)
-    assert v is not None
-    return v
-
-
-def reason_with(v: compat.OpVerdict, words: str) -> compat.Reason:
-    """The op's reason containing `words` (failing if none does)."""
-    for r in v.reasons:
-        if words in r.text:
-            return r
-    raise AssertionError(f"no reason of #{v.index} {v.opcode} mentions {words!r}: {[r.text for r in v.reasons]}")
 
 
 # ------------------------------------------------------------------- builders

@@ -19,6 +19,7 @@ For XNNPACK, `delegated_ops_from_nodes` reads what the runtime really did
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,10 +99,15 @@ class DelegateReport:
         return labelled
 
     def verdict(self, subgraph: int, index: int) -> OpVerdict | None:
-        for v in self.ops:
-            if v.subgraph == subgraph and v.index == index:
-                return v
-        return None
+        return self._verdicts_by_op.get((subgraph, index))
+
+    # A frozen dataclass still allows cached_property, which writes the instance dict.
+    @functools.cached_property
+    def _verdicts_by_op(self) -> dict[tuple[int, int], OpVerdict]:
+        return {(v.subgraph, v.index): v for v in self.ops}
+
+    def subgraph_verdicts(self, subgraph: int) -> list[OpVerdict]:
+        return [v for v in self.ops if v.subgraph == subgraph]
 
 
 # ------------------------------------------------------------------ evaluation
@@ -114,20 +120,15 @@ def _graph_rules() -> dict[str, Any]:
     return load_rules(GRAPH_RULES)
 
 
-def _compiled_op_reason(op: Operator, delegate_key: str) -> Reason | None:
+def _compiled_op_reasons(op: Operator, delegate_key: str) -> list[Reason] | None:
+    """For a custom op that is a model compiled for an accelerator: no reasons when this
+    delegate runs it, else why not. None for every other op."""
     for compiled in _graph_rules().get("compiled", []):
         if op.opcode in compiled["custom_codes"]:
             if delegate_key in compiled.get("runs_on", []):
-                return None
-            return Reason(fmt_template(compiled["reason"], opcode=op.opcode), compiled["source"])
+                return []
+            return [Reason(fmt_template(compiled["reason"], opcode=op.opcode), compiled["source"])]
     return None
-
-
-def _is_compiled(op: Operator, delegate_key: str) -> bool:
-    return any(
-        op.opcode in c["custom_codes"] and delegate_key in c.get("runs_on", [])
-        for c in _graph_rules().get("compiled", [])
-    )
 
 
 def dynamic_tensors(model: Model, sg: Subgraph) -> list[tuple[Operator, Tensor]]:
@@ -228,14 +229,11 @@ def analyze(model: Model, delegate_key: str, *, api_level: int = DEFAULT_NNAPI_A
             sg_refusal = sg_refusal or Reason(delegate["single_subgraph_reason"], delegate["source"])
 
         per_op: list[list[Reason]] = []
+        subgraph_facts: dict[Any, Any] = {}
         for op in sg.operators:
-            ctx = OpContext(model, sg, op, settings)
-            compiled = _compiled_op_reason(op, delegate_key)
-            if _is_compiled(op, delegate_key):
-                reasons: list[Reason] = []
-            elif compiled is not None:
-                reasons = [compiled]
-            else:
+            reasons = _compiled_op_reasons(op, delegate_key)
+            if reasons is None:
+                ctx = OpContext(model, sg, op, settings, subgraph_facts=subgraph_facts)
                 reasons = evaluate_op(rules, ops_by_code, ctx)
             if sg_refusal is not None:
                 reasons = [sg_refusal, *reasons]

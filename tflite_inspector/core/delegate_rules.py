@@ -100,6 +100,9 @@ class OpContext:
     # Input positions that are parameters (shape, axes, paddings), which the
     # op's own checks look at; the `runtime` selectors leave them out.
     param_inputs: tuple[int, ...] = ()
+    # One dict per subgraph and analysis, shared by its ops' contexts: for
+    # facts about the whole subgraph that several ops' checks need.
+    subgraph_facts: dict[Any, Any] = field(default_factory=dict)
 
     def tensor(self, index: int) -> Tensor | None:
         if 0 <= index < len(self.subgraph.tensors):
@@ -905,25 +908,35 @@ def _is_fp16_constant_dequantize(sg: Subgraph, op: Operator) -> bool:
 
 @_special("fp16_dequantize_whole_graph")
 def _fp16_dequantize_whole_graph(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    """FP16GraphPartitionHelper (GPU, Core ML): a DEQUANTIZE of a float16 constant is never
-    claimed by itself, but when every other op of the graph is supported the delegate takes
-    all ops, these included; otherwise they stay on the CPU. Needs the table's `delegate` key."""
-    if not _is_fp16_constant_dequantize(ctx.subgraph, ctx.op):
+    """FP16GraphPartitionHelper (tflite/delegates/utils.cc; GPU, NNAPI, Core ML): a DEQUANTIZE of a
+    float16 constant is never a delegate node by itself (the ops reading it get the float16 constant
+    instead). It is delegated with the rest when every other op of the subgraph is (full delegation);
+    otherwise it stays on the CPU. Needs the table's `delegate` key."""
+    sg = ctx.subgraph
+    if not _is_fp16_constant_dequantize(sg, ctx.op):
         return None
-    rules = load_rules(rule["delegate"])
-    index = op_index(rule["delegate"])
-    for op in ctx.subgraph.operators:
-        if op.index == ctx.op.index or _is_fp16_constant_dequantize(ctx.subgraph, op):
-            continue
-        if evaluate_op(rules, index, OpContext(ctx.model, ctx.subgraph, op, ctx.settings)):
-            return _reason(
-                ctx,
-                rule,
-                "a DEQUANTIZE of a float16 constant is taken only with the whole graph, and op #{index} {other} is not",
-                index=op.index,
-                other=op.opcode,
-            )
-    return None
+    key = ("fp16_dequantize_blocker", rule["delegate"])
+    if key not in ctx.subgraph_facts:
+        rules, ops_by_code = load_rules(rule["delegate"]), op_index(rule["delegate"])
+        ctx.subgraph_facts[key] = next(
+            (
+                op
+                for op in sg.operators
+                if not _is_fp16_constant_dequantize(sg, op)
+                and evaluate_op(rules, ops_by_code, OpContext(ctx.model, sg, op, ctx.settings))
+            ),
+            None,
+        )
+    blocker = ctx.subgraph_facts[key]
+    if blocker is None:
+        return None
+    return _reason(
+        ctx,
+        rule,
+        "a DEQUANTIZE of a float16 constant is taken only with the whole graph, and op #{index} {other} is not",
+        index=blocker.index,
+        other=blocker.opcode,
+    )
 
 
 @_special("version_at_most")
@@ -1093,13 +1106,6 @@ def _gpu_is_constant(ctx: OpContext, t: Tensor) -> bool:
     of a DEQUANTIZE of a float16 constant, which FP16GraphPartitionHelper points back at the constant
     before asking the parser."""
     return t.is_constant or _is_fp16_dequantized_constant(ctx, t)
-
-
-def _gpu_is_fp16_constant_dequantize(sg: Subgraph, op: Operator) -> bool:
-    if op.opcode != "DEQUANTIZE" or not op.inputs or op.inputs[0] < 0:
-        return False
-    t = sg.tensors[op.inputs[0]]
-    return t.dtype == "FLOAT16" and t.is_constant
 
 
 @_special("gpu_inputs")
@@ -1360,45 +1366,6 @@ def _gpu_resampler(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     if warp[3] < 2:
         return "warp.c < 2"
     return None
-
-
-_GPU_FULL_DELEGATION: dict[str, tuple[Subgraph, Operator | None]] = {}
-
-
-@_special("gpu_fp16_dequantize")
-def _gpu_fp16_dequantize(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    """FP16GraphPartitionHelper (tflite/delegates/utils.cc): a DEQUANTIZE of a float16 constant is never
-    a GPU node by itself (the ops reading it get the float16 constant instead). It is delegated with the
-    rest when every other op of the subgraph is (full delegation); otherwise it stays on the CPU."""
-    sg = ctx.subgraph
-    if not _gpu_is_fp16_constant_dequantize(sg, ctx.op):
-        return None
-    key = rule["delegate"]
-    cached = _GPU_FULL_DELEGATION.get(key)
-    if cached is None or cached[0] is not sg:
-        rules, ops_by_code = load_rules(key), op_index(key)
-        blocker = next(
-            (
-                op
-                for op in sg.operators
-                if not _gpu_is_fp16_constant_dequantize(sg, op)
-                and evaluate_op(rules, ops_by_code, OpContext(ctx.model, sg, op, ctx.settings))
-            ),
-            None,
-        )
-        _GPU_FULL_DELEGATION.clear()  # one subgraph kept: the cache is for the ops of the one being analyzed
-        _GPU_FULL_DELEGATION[key] = cached = (sg, blocker)
-    blocker = cached[1]
-    if blocker is None:
-        return None
-    return _reason(
-        ctx,
-        rule,
-        "float16 constant DEQUANTIZE is delegated only when the whole graph is;"
-        " op #{index} ({op}) is not, so it runs on the CPU",
-        index=blocker.index,
-        op=blocker.opcode,
-    )
 
 
 # ------------------------------------------------------------------ one op

@@ -65,13 +65,12 @@ def prepare_delegates() -> DelegateSetup:
 
 @dataclass(frozen=True)
 class DelegateResult:
-    """A report with its verdicts indexed by (subgraph, op): the report's own lookup is a scan."""
+    """A delegate's report as the views hold it (a result, as opposed to an error message)."""
 
     report: DelegateReport
-    by_op: dict[tuple[int, int], OpVerdict]
 
     def subgraph_verdicts(self, sg_index: int) -> list[OpVerdict]:
-        return [v for v in self.report.ops if v.subgraph == sg_index]
+        return self.report.subgraph_verdicts(sg_index)
 
 
 def analyze_for_display(model: Model, key: str, api_level: int | None) -> DelegateResult:
@@ -80,7 +79,7 @@ def analyze_for_display(model: Model, key: str, api_level: int | None) -> Delega
 
     level = delegate_rules.DEFAULT_NNAPI_API_LEVEL if api_level is None else api_level
     report = compat.analyze(model, key, api_level=level)
-    return DelegateResult(report, {(v.subgraph, v.index): v for v in report.ops})
+    return DelegateResult(report)
 
 
 def check_against_runtime(model: Model, report: DelegateReport) -> RuntimeComparison:
@@ -269,7 +268,7 @@ def verdict_html(label: str, state: DelegateResult | str | None, sg_index: int, 
         return f"<p style='{SOURCE_STYLE}'>On {escape(label)}: analysing…</p>"
     if isinstance(state, str):
         return f"<p>On {escape(label)}: could not be analysed: {escape(state)}</p>"
-    verdict = state.by_op.get((sg_index, op_index))
+    verdict = state.report.verdict(sg_index, op_index)
     if verdict is None:
         return ""
     if verdict.supported:
