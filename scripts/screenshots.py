@@ -86,7 +86,7 @@ def main() -> None:
     wait(app, lambda: view.delegate_key == "xnnpack" and view.runtime_button.isEnabled())
     view.check_runtime()
     wait(app, lambda: view.runtime_button.isEnabled(), seconds=120)  # a fresh interpreter process
-    refused = sorted(index for (sg, index), v in view.delegate_state().by_op.items() if sg == 0 and not v.supported)
+    refused = [v.index for v in view.delegate_state().report.subgraph_verdicts(0) if not v.supported]
     view.select_operator(refused[0])
     view.op_table.scrollTo(view.op_table.currentIndex(), view.op_table.ScrollHint.PositionAtTop)
     wait(app, lambda: True)
