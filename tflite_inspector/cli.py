@@ -25,6 +25,7 @@ examples:
   tflite-inspector inspect model.tflite
   tflite-inspector inspect models/ --json > models.jsonl
   tflite-inspector compat model.tflite --delegate gpu,nnapi --nnapi-api-level 29
+  tflite-inspector compare float.tflite int8.tflite --inputs photos/
   tflite-inspector                       open the desktop app on the bundled sample
   tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
@@ -105,7 +106,72 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print one JSON object per model per line (JSON Lines) instead of text")
     compat.add_argument("--debug", action="store_true",
                         help="print a traceback with unexpected errors (for bug reports)")
+
+    compare = sub.add_parser(
+        "compare",
+        prog="tflite-inspector compare",
+        help="run a reference model and its quantized variants on the same inputs; error per layer",
+        description=(
+            "Run REFERENCE (usually the float model) and each CANDIDATE on the same inputs in the LiteRT "
+            "interpreter (in a separate process, delegates off, all tensors kept), match their tensors (by "
+            "name, then by graph position) and print the error of every matched tensor: MSE, max |error|, "
+            "mean error, stddev, SQNR, cosine similarity, RMSE/scale, averaged over the inputs; for "
+            "classifiers, top-1 agreement and top-k labels. Images are preprocessed as the model says "
+            "(size, layout, channels); normalization comes from TFLite metadata, else from a quantized "
+            "model's input range, else [0, 1] (override with --normalization or --mean/--std). "
+            "Definitions: docs/comparison.md. Exit status: 0 when every candidate was compared on every "
+            "input, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector compare vww_96_float.tflite vww_96_int8.tflite --inputs photos/\n"
+            "  tflite-inspector compare model.tflite model_int8.tflite model_fp16.tflite --inputs a.jpg b.png -v\n"
+            "  tflite-inspector compare denoiser.tflite denoiser_dr.tflite --inputs frames.npz --json\n"
+            "  tflite-inspector compare audio.tflite audio_int8.tflite --random 10   (random data, marked as such)\n"
+        ),
+        formatter_class=_formatter,
+    )
+    compare.add_argument("reference", metavar="REFERENCE", help="the model the others are measured against")
+    compare.add_argument("candidates", nargs="+", metavar="CANDIDATE", help="quantized (or other) variants of it")
+    compare.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
+                         help="images (JPEG, PNG, BMP, ...), .npy/.npz arrays, or folders of them (searched "
+                              "recursively); an .npz names its arrays by input tensor name")
+    compare.add_argument("--random", type=int, default=0, metavar="N",
+                         help="use N random inputs instead of files (results are marked as random)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
+    compare.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs")
+    compare.add_argument("--normalization", choices=("auto", *_presets()), default="auto",
+                         help="pixel range the model expects: unit = [0, 1], signed = [-1, 1], raw = 0-255 "
+                              "(default: auto, from metadata or a quantized input's range)")
+    compare.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
+                         help="custom normalization: real = (pixel - mean) / std, pixels 0-255")
+    compare.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
+    compare.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
+                         help="how images are fitted to the input size (default: stretch)")
+    compare.add_argument("--labels", metavar="FILE",
+                         help="label file for a classifier's scores (default: the model's own, from metadata)")
+    compare.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                         help="seconds the interpreter may take per input before it is stopped (default: 60)")
+    compare.add_argument("--worst", type=int, default=10, metavar="N", help="layers listed in text output (default: 10)")
+    compare.add_argument("-v", "--verbose", action="store_true", help="list every matched and unmatched tensor")
+    compare.add_argument("--per-input", action="store_true", help="with --json: the metrics of every input too")
+    compare.add_argument("--json", action="store_true", help="print one JSON object (docs/comparison.md)")
+    compare.add_argument("--debug", action="store_true",
+                         help="print a traceback with unexpected errors (for bug reports)")
     return parser
+
+
+def _presets() -> tuple[str, ...]:
+    from .core.inputs import PRESETS
+
+    return tuple(PRESETS)
+
+
+def _floats(value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {value!r}") from None
 
 
 def _all_delegates() -> tuple[str, ...]:
@@ -263,7 +329,64 @@ def run_compat(args: argparse.Namespace, out: IO[str]) -> int:
             worker.close()
 
 
-SUBCOMMANDS = ("inspect", "compat")
+def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.comparison import compare_models, comparison_dict, format_comparison_text, read_label_file
+    from .core.inputs import InputError, custom_normalization, prepare_samples, preset
+    from .core.runtime import RuntimeFailure, RuntimeWorker
+    from .core.tflite_reader import read_model
+
+    if not args.inputs and args.random <= 0:
+        _error_line("give inputs (--inputs FILE_OR_DIR...) or ask for random ones (--random N)")
+        return EXIT_SOME_FAILED
+    if (args.mean is None) != (args.std is None):
+        _error_line("--mean and --std go together")
+        return EXIT_SOME_FAILED
+    try:
+        models = []
+        for path in (args.reference, *args.candidates):
+            try:
+                models.append(read_model(path))
+            except ModelError:
+                if path == args.reference:
+                    raise
+        normalization = None
+        if args.mean is not None:
+            normalization = custom_normalization(args.mean, args.std)
+        elif args.normalization != "auto":
+            normalization = preset(args.normalization)
+        preprocessing, samples = prepare_samples(
+            models, args.inputs, normalization=normalization, resize=args.resize,
+            random_count=args.random, seed=args.seed, limit=args.limit,
+        )
+        for model in models:
+            model.close()
+        for message in samples.errors:
+            _error_line(f"skipped input {message}")
+        labels = read_label_file(args.labels) if args.labels else None
+        with RuntimeWorker(timeout_s=args.timeout) as worker:
+            comparison = compare_models(
+                args.reference, args.candidates, samples, worker, labels=labels,
+                labels_source=os.path.basename(args.labels) if args.labels else None,
+                preprocessing=preprocessing.describe(),
+            )
+    except (ModelError, InputError, RuntimeFailure) as e:
+        _error_line(" ".join(str(e).split()))
+        if args.json:
+            out.write(json.dumps({"reference": args.reference, "error": str(e)}, ensure_ascii=False) + "\n")
+        return EXIT_SOME_FAILED
+    if args.json:
+        out.write(json.dumps(comparison_dict(comparison, per_input=args.per_input), ensure_ascii=False,
+                             allow_nan=False) + "\n")
+    else:
+        out.write(format_comparison_text(comparison, verbose=args.verbose, worst=args.worst) + "\n")
+    failed = samples.errors or any(c.error for c in comparison.candidates)
+    for candidate in comparison.candidates:
+        if candidate.error:
+            _error_line(f"{candidate.path}: {candidate.error}")
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+SUBCOMMANDS = ("inspect", "compat", "compare")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(argv)
     args = parse_args(argv)
     try:
-        run = {"inspect": run_inspect, "compat": run_compat}.get(args.command)
+        run = {"inspect": run_inspect, "compat": run_compat, "compare": run_compare}.get(args.command)
         if run is not None:
             if args.json:
                 with json_stdout() as out:

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -43,6 +48,7 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
     # Runs in the child: imports the interpreter here, never in the parent.
     from ai_edge_litert import interpreter as litert
 
+    runs = _PreservingInterpreters(litert)
     while True:
         try:
             request = conn.recv()
@@ -54,6 +60,10 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
                 conn.send(("ok", _details(litert, *args)))
             elif kind == "default_delegate_nodes":
                 conn.send(("ok", _default_delegate_nodes(litert, *args)))
+            elif kind == "compare_sample":
+                conn.send(("ok", runs.compare_sample(*args)))
+            elif kind == "tensor_pair_values":
+                conn.send(("ok", runs.tensor_pair_values(*args)))
             else:
                 conn.send(("error", f"unknown request {kind!r}"))
         except Exception as e:  # noqa: BLE001 - the interpreter's own message is the answer
@@ -103,6 +113,127 @@ def _default_delegate_nodes(litert: Any, path: str) -> dict[str, Any]:
     return {"model_nodes": model_nodes, "delegate_nodes": delegate_nodes}
 
 
+# Outputs with more elements than this are not sent back whole (their error is in the
+# layer metrics); classifier scores, the reason outputs come back, are far smaller.
+OUTPUT_VALUES_LIMIT = 1 << 16
+
+
+class _PreservingInterpreters:
+    """Interpreters kept across requests in the worker, all tensors preserved, delegates off
+    (a delegate computes its partition's intermediates in its own memory, out of reach).
+
+    Keyed by path and the file's size and modification time, so an edited file reloads.
+    """
+
+    def __init__(self, litert: Any, keep: int = 8) -> None:
+        self._litert = litert
+        self._keep = keep
+        self._cache: dict[str, tuple[tuple[int, int], Any, dict[int, tuple]]] = {}
+
+    def _get(self, path: str) -> tuple[Any, dict[int, tuple]]:
+        stat = os.stat(path)
+        key = (stat.st_size, stat.st_mtime_ns)
+        cached = self._cache.pop(path, None)
+        if cached is None or cached[0] != key:
+            interpreter = self._litert.Interpreter(
+                model_path=path,
+                experimental_op_resolver_type=self._litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+                experimental_preserve_all_tensors=True,
+            )
+            interpreter.allocate_tensors()
+            quantization = {}
+            for t in interpreter.get_tensor_details():
+                qp = t["quantization_parameters"]
+                if len(qp["scales"]) and np.dtype(t["dtype"]).kind in "iu":
+                    quantization[int(t["index"])] = (qp["scales"], qp["zero_points"], int(qp["quantized_dimension"]))
+            cached = (key, interpreter, quantization)
+        self._cache[path] = cached  # most recently used last
+        while len(self._cache) > self._keep:
+            self._cache.pop(next(iter(self._cache)))
+        return cached[1], cached[2]
+
+    def _run(self, path: str, values: Sequence[np.ndarray]) -> tuple[Any, dict[int, tuple]]:
+        from .inputs import feed_value
+
+        interpreter, quantization = self._get(path)
+        details = interpreter.get_input_details()
+        if len(details) != len(values):
+            raise ValueError(f"the model has {len(details)} inputs; {len(values)} values were given")
+        for detail, value in zip(details, values):
+            scales = detail["quantization_parameters"]["scales"]
+            zero_points = detail["quantization_parameters"]["zero_points"]
+            scale = float(scales[0]) if len(scales) == 1 else None
+            zero_point = int(zero_points[0]) if len(zero_points) == 1 else 0
+            interpreter.set_tensor(detail["index"], feed_value(value, detail["dtype"], scale, zero_point))
+        interpreter.invoke()
+        return interpreter, quantization
+
+    @staticmethod
+    def _real(interpreter: Any, quantization: dict[int, tuple], index: int) -> np.ndarray:
+        """The tensor's real values: dequantized when it is quantized, else as stored."""
+        from .tensor_data import dequantize_array
+
+        values = interpreter.tensor(index)()
+        q = quantization.get(index)
+        if q is None:
+            return values
+        return dequantize_array(values, q[0], q[1], q[2])
+
+    def _outputs(self, interpreter: Any, quantization: dict[int, tuple]) -> list[np.ndarray | None]:
+        outputs = []
+        for detail in interpreter.get_output_details():
+            values = self._real(interpreter, quantization, detail["index"])
+            outputs.append(np.array(values, dtype=np.float32) if values.size <= OUTPUT_VALUES_LIMIT else None)
+        return outputs
+
+    def compare_sample(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                       values: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Run the reference and each candidate on one input; the error of each matched pair
+        (ErrorMetrics fields as tuples), and every model's outputs as float32.
+
+        A candidate the interpreter refuses gets its own error; the others go on.
+        """
+        from .metrics import tensor_error
+
+        ref_interp, ref_q = self._run(reference, values)
+        ref_outputs = self._outputs(ref_interp, ref_q)
+        # The reference's tensors are read once and kept while the candidates run.
+        needed = {r for _, pairs in candidates for r, _ in pairs}
+        ref_values = {r: np.array(self._real(ref_interp, ref_q, r), dtype=np.float32) for r in needed}
+        results = []
+        for path, pairs in candidates:
+            try:
+                interp, q = self._run(path, values)
+                metrics = []
+                for r, c in pairs:
+                    cand = self._real(interp, q, c)
+                    quant = q.get(c)
+                    scale, axis = (quant[0], quant[2]) if quant else (None, 0)
+                    metrics.append(tensor_error(ref_values[r], cand, scale, axis).as_tuple())
+                results.append({"metrics": metrics, "outputs": self._outputs(interp, q)})
+            except Exception as e:  # noqa: BLE001 - the interpreter's message, for this candidate only
+                results.append({"error": f"{type(e).__name__}: {e}".strip()})
+        return {"reference_outputs": ref_outputs, "candidates": results}
+
+    def tensor_pair_values(self, reference: str, candidate: str, values: Sequence[np.ndarray],
+                           reference_tensor: int, candidate_tensor: int, limit: int) -> dict[str, Any]:
+        """Both tensors' real values on one input, as float32; evenly strided down to `limit`
+        elements when larger (`sampled` says so)."""
+        ref_interp, ref_q = self._run(reference, values)
+        ref = np.array(self._real(ref_interp, ref_q, reference_tensor), dtype=np.float32).ravel()
+        interp, q = self._run(candidate, values)
+        cand = np.array(self._real(interp, q, candidate_tensor), dtype=np.float32).ravel()
+        quant = q.get(candidate_tensor)
+        step = max(1, -(-ref.size // limit)) if ref.size > limit else 1
+        return {
+            "reference": ref[::step].copy(),
+            "candidate": cand[::step].copy(),
+            "size": int(ref.size),
+            "sampled": step > 1,
+            "scale": float(np.mean(quant[0])) if quant else None,
+        }
+
+
 @dataclass(frozen=True)
 class DelegateNode:
     """A node the default delegate put in place of a partition of subgraph 0."""
@@ -132,6 +263,9 @@ class RuntimeWorker:
         self._ctx = multiprocessing.get_context("spawn")
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: multiprocessing.connection.Connection | None = None
+        # One request at a time on the pipe, whichever thread asks (the app's jobs may overlap).
+        self._lock = threading.RLock()
+        self._stopping = False
 
     def __enter__(self) -> RuntimeWorker:
         return self
@@ -156,6 +290,14 @@ class RuntimeWorker:
                 self._process.join()
         self._process = self._conn = None
 
+    def stop(self) -> None:
+        """Stop the request under way, from any thread: it fails with RuntimeFailure("stopped")
+        and the next request starts a fresh process."""
+        process = self._process
+        if process is not None and process.is_alive():
+            self._stopping = True
+            process.kill()
+
     def _kill(self) -> None:
         if self._process is not None and self._process.is_alive():
             self._process.kill()
@@ -165,6 +307,10 @@ class RuntimeWorker:
         self._process = self._conn = None
 
     def request(self, kind: str, *args: Any) -> Any:
+        with self._lock:
+            return self._request(kind, *args)
+
+    def _request(self, kind: str, *args: Any) -> Any:
         if self._process is None or not self._process.is_alive():
             self._start()
         assert self._conn is not None and self._process is not None
@@ -177,6 +323,9 @@ class RuntimeWorker:
         except (EOFError, ConnectionError, OSError):
             code = self._process.exitcode if self._process is not None else None
             self._kill()
+            if self._stopping:
+                self._stopping = False
+                raise RuntimeFailure("stopped") from None
             raise RuntimeFailure(f"the interpreter process crashed (exit code {code})") from None
         if status != "ok":
             raise RuntimeFailure(payload)
@@ -198,3 +347,15 @@ class RuntimeWorker:
                 DelegateNode(n["op_name"], tuple(n["inputs"]), tuple(n["outputs"])) for n in raw["delegate_nodes"]
             ),
         )
+
+    def compare_sample(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                       values: Sequence[np.ndarray]) -> dict[str, Any]:
+        """One input through the reference and the candidates, all tensors preserved, delegates
+        off; see `_PreservingInterpreters.compare_sample` for the answer."""
+        return self.request("compare_sample", str(reference), [(str(p), list(pairs)) for p, pairs in candidates],
+                            list(values))
+
+    def tensor_pair_values(self, reference: str, candidate: str, values: Sequence[np.ndarray],
+                           reference_tensor: int, candidate_tensor: int, limit: int = 1 << 20) -> dict[str, Any]:
+        return self.request("tensor_pair_values", str(reference), str(candidate), list(values),
+                            reference_tensor, candidate_tensor, limit)

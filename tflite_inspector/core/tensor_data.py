@@ -134,21 +134,31 @@ def dequantize(model: Model, tensor: Tensor) -> np.ndarray:
         return float_values(model, tensor)
     if isinstance(q.details, BlockwiseQuantization):
         return _dequantize_blockwise(model, tensor, values, q.details)
-    scale = q.scale.astype(np.float32)
-    zero_point = q.zero_point.astype(np.float32)
+    try:
+        return dequantize_array(values, q.scale, q.zero_point, q.quantized_dimension)
+    except ValueError as e:
+        raise ModelError(f"{model.path}: tensor {tensor.name!r}: {e}") from None
+
+
+def dequantize_array(values: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int) -> np.ndarray:
+    """real = scale · (q − zero_point) as float32, per channel along `axis` when there are several
+    scales. The one dequantization for stored weights and for the interpreter's tensors alike.
+    Raises ValueError when the scales do not fit the shape."""
+    scale = np.asarray(scale, dtype=np.float32)
+    zero_point = np.asarray(zero_point, dtype=np.float32)
+    if zero_point.size == 0:
+        zero_point = np.zeros(1, dtype=np.float32)
     if scale.size > 1:
-        axis = q.quantized_dimension
         if not 0 <= axis < values.ndim or values.shape[axis] != scale.size:
-            raise ModelError(
-                f"{model.path}: tensor {tensor.name!r}: {scale.size} scales do not match dimension "
-                f"{axis} of shape {list(values.shape)}"
-            )
+            raise ValueError(f"{scale.size} scales do not match dimension {axis} of shape {list(values.shape)}")
         shape = [1] * values.ndim
         shape[axis] = scale.size
         scale = scale.reshape(shape)
-        zero_point = zero_point.reshape(shape)
+        zero_point = zero_point.reshape(shape) if zero_point.size == scale.size else zero_point[:1]
+    else:
+        scale, zero_point = scale.reshape(()), zero_point[:1].reshape(())
     with np.errstate(over="ignore", invalid="ignore"):  # hostile scales may overflow to inf
-        return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32)
+        return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32, copy=False)
 
 
 def _dequantize_blockwise(

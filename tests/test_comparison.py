@@ -1,0 +1,377 @@
+"""Float against quantized, layer by layer: tensor matching, metrics, real pairs from the corpus
+run in the real interpreter, agreement with ai-edge-quantizer's compare_model, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import flatbuffers
+import numpy as np
+import pytest
+from ai_edge_litert import schema_py_generated as schema
+
+from tflite_inspector.cli import main
+from tflite_inspector.core.comparison import compare_models, comparison_dict, format_comparison_text, parse_labels
+from tflite_inspector.core.inputs import InputError, prepare_samples
+from tflite_inspector.core.matching import match_tensors
+from tflite_inspector.core.metrics import (
+    HEALTHY_RMSE_OVER_SCALE,
+    ErrorMetrics,
+    mean_over_inputs,
+    tensor_error,
+)
+from tflite_inspector.core.runtime import RuntimeWorker
+from tflite_inspector.core.tflite_reader import read_model, read_model_bytes
+
+from .conftest import IMAGES, needs_shared, shared_model
+from .graph_builder import GraphBuilder
+
+TINY = "gh-mlcommons-tiny/"
+VWW_FLOAT, VWW_INT8 = TINY + "vww_96_float.tflite", TINY + "vww_96_int8.tflite"
+
+
+@pytest.fixture(scope="module")
+def worker():
+    with RuntimeWorker(timeout_s=120) as w:
+        yield w
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def test_metrics_are_the_quantization_debuggers_definitions():
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((4, 50)).astype(np.float32)
+    cand = ref + rng.normal(0.1, 0.05, ref.shape).astype(np.float32)
+    m = tensor_error(ref, cand)
+    diffs = cand.astype(np.float64) - ref
+    assert m.mean_squared_error == pytest.approx(np.average(diffs**2), rel=1e-12)
+    assert m.max_abs_error == pytest.approx(np.max(np.abs(diffs)), rel=1e-12)
+    assert m.mean_error == pytest.approx(np.average(diffs), rel=1e-12)
+    assert m.stddev == pytest.approx(np.std(diffs), rel=1e-9)
+    assert m.sqnr_db == pytest.approx(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum(diffs**2)))
+    flat_r, flat_c = ref.ravel().astype(np.float64), cand.ravel().astype(np.float64)
+    assert m.cosine == pytest.approx(flat_r @ flat_c / np.linalg.norm(flat_r) / np.linalg.norm(flat_c))
+    assert m.rmse_over_scale is None
+
+
+def test_rounding_alone_gives_rmse_over_scale_of_one_over_root_twelve():
+    rng = np.random.default_rng(1)
+    ref = rng.uniform(-1, 1, 200_000).astype(np.float32)
+    scale = 2 / 255
+    cand = np.round(ref / scale) * scale
+    m = tensor_error(ref, cand, np.array([scale]))
+    assert m.rmse_over_scale == pytest.approx(HEALTHY_RMSE_OVER_SCALE, rel=0.01)
+
+
+def test_per_channel_rmse_over_scale_divides_each_channel_by_its_scale():
+    ref = np.zeros((2, 3), np.float32)
+    cand = np.array([[0.1, 1.0, 10.0], [-0.1, -1.0, -10.0]], np.float32)
+    m = tensor_error(ref, cand, np.array([0.1, 1.0, 10.0]), axis=1)
+    assert m.rmse_over_scale == pytest.approx(1.0)
+
+
+def test_equal_tensors_zero_reference_and_averages():
+    same = tensor_error(np.ones(5), np.ones(5))
+    assert same.sqnr_db == math.inf and same.mean_squared_error == 0 and same.cosine == 1.0
+    silent = tensor_error(np.zeros(5), np.ones(5))
+    assert math.isnan(silent.sqnr_db) and silent.cosine == 0.0
+    both_zero = tensor_error(np.zeros(5), np.zeros(5))
+    assert both_zero.cosine == 1.0
+    mean = mean_over_inputs([ErrorMetrics(1, 2, 3, 4, 10, 1, None), ErrorMetrics(3, 4, 5, 6, math.inf, 0.5, None)])
+    assert (mean.mean_squared_error, mean.max_abs_error, mean.cosine) == (2, 3, 0.75)
+    assert mean.sqnr_db == 10  # the exact input does not make the mean infinite
+    assert mean_over_inputs([same, same]).sqnr_db == math.inf
+    with pytest.raises(ValueError, match="5 candidate values against 4"):
+        tensor_error(np.zeros(4), np.zeros(5))
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+
+PAIRS = [
+    (VWW_FLOAT, VWW_INT8),
+    (TINY + "pretrainedResnet.tflite", TINY + "pretrainedResnet_quant.tflite"),
+    (TINY + "ad01_fp32.tflite", TINY + "ad01_int8.tflite"),
+    (TINY + "kws_ref_model_float32.tflite", TINY + "kws_ref_model.tflite"),
+    ("gh-breizhn-DTLN/model_1.tflite", "gh-breizhn-DTLN/model_quant_1.tflite"),
+    ("gh-tulasiram58827-TTS_TFLite/hifigan_float16.tflite", "gh-tulasiram58827-TTS_TFLite/hifigan_dr.tflite"),
+]
+
+
+@needs_shared
+@pytest.mark.parametrize(("reference", "candidate"), PAIRS, ids=[p[1].split("/")[1] for p in PAIRS])
+def test_real_pairs_match_every_activation(reference, candidate):
+    ref, cand = read_model(shared_model(reference)), read_model(shared_model(candidate))
+    matching = match_tensors(ref, cand)
+    assert matching.unmatched == ()
+    interface = len(ref.main_subgraph.inputs) + len(ref.main_subgraph.outputs)
+    assert sum(p.how in ("input", "output") for p in matching.pairs) == interface
+    # Every op output of the reference is matched exactly once (requantized extras aside).
+    primary = [p.reference for p in matching.pairs if p.how != "requantized"]
+    assert len(primary) == len(set(primary))
+
+
+@needs_shared
+def test_float16_weights_behind_dequantize_are_not_layers():
+    ref = read_model(shared_model("gh-tulasiram58827-TTS_TFLite/hifigan_float16.tflite"))
+    cand = read_model(shared_model("gh-tulasiram58827-TTS_TFLite/hifigan_dr.tflite"))
+    matching = match_tensors(ref, cand)
+    dequantize_ops = sum(op.opcode == "DEQUANTIZE" for op in ref.main_subgraph.operators)
+    assert matching.weights_skipped == (dequantize_ops, 0) and dequantize_ops == 52
+    assert all(ref.main_subgraph.operators[p.reference_op].opcode != "DEQUANTIZE"
+               for p in matching.pairs if p.reference_op >= 0)
+
+
+def _renamed(data: bytes, prefix: str) -> bytes:
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    for k, tensor in enumerate(model.subgraphs[0].tensors):
+        tensor.name = f"{prefix}{k}"
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+@needs_shared
+def test_graph_position_matches_what_names_match():
+    ref = read_model(shared_model(VWW_FLOAT))
+    path = shared_model(VWW_INT8)
+    by_name = match_tensors(ref, read_model(path))
+    anonymous = read_model_bytes(_renamed(path.read_bytes(), "t"))
+    by_position = match_tensors(ref, anonymous)
+    assert by_position.unmatched == ()
+    assert {p.how for p in by_position.pairs} == {"input", "output", "position"}
+    assert [(p.reference, p.candidate) for p in by_position.pairs] == [
+        (p.reference, p.candidate) for p in by_name.pairs
+    ]
+
+
+def _float_relu() -> GraphBuilder:
+    b = GraphBuilder()
+    x = b.tensor("x", [1, 4])
+    y = b.tensor("y", [1, 4])
+    b.op("RELU", [x], [y])
+    return b
+
+
+def _int8_relu_in_float_interface() -> GraphBuilder:
+    b = GraphBuilder()
+    x = b.tensor("x", [1, 4])
+    xq = b.tensor("x_int8", [1, 4], "INT8", scale=0.05, zero_point=0)
+    yq = b.tensor("relu_int8", [1, 4], "INT8", scale=0.05, zero_point=0)
+    extra = b.tensor("extra", [1, 2])
+    y = b.tensor("y", [1, 4])
+    b.op("QUANTIZE", [x], [xq])
+    b.op("RELU", [xq], [yq])
+    b.op("DEQUANTIZE", [yq], [y])
+    b.op("SLICE", [y, b.constant("begin", np.array([0, 0], np.int32)), b.constant("size", np.array([1, 2], np.int32))],
+         [extra])
+    return b
+
+
+def test_requantizing_ops_match_the_tensors_they_re_express_and_leftovers_are_listed():
+    ref = _float_relu().model()
+    cand_builder = _int8_relu_in_float_interface()
+    tensors = {t.name: t.index for t in cand_builder.model().main_subgraph.tensors}
+    cand = read_model_bytes(cand_builder.build(outputs=[tensors["y"], tensors["extra"]]))
+    matching = match_tensors(ref, cand)
+    named = {(ref.main_subgraph.tensors[p.reference].name, cand.main_subgraph.tensors[p.candidate].name): p.how
+             for p in matching.pairs}
+    assert named == {
+        ("x", "x"): "input",
+        ("x", "x_int8"): "requantized",
+        ("y", "y"): "output",
+        ("y", "relu_int8"): "requantized",
+    }
+    assert [(u.model, u.name, u.opcode, u.reason) for u in matching.unmatched] == [
+        ("candidate", "extra", "SLICE", "no counterpart found")
+    ]
+
+
+# --- real pairs in the interpreter ---------------------------------------------------------------
+
+
+def _samples(models, *, images: int = 0, random: int = 0):
+    paths = sorted(str(p) for p in IMAGES.glob("*.bmp"))[:images] if images else []
+    return prepare_samples(models, paths, random_count=random)
+
+
+@needs_shared
+def test_vww_float_against_int8_on_real_photos(worker):
+    ref_path, cand_path = shared_model(VWW_FLOAT), shared_model(VWW_INT8)
+    preprocessing, samples = _samples([read_model(ref_path), read_model(cand_path)], images=8)
+    assert len(samples.samples) == 8 and not samples.random
+    progress = []
+    result = compare_models(str(ref_path), [str(cand_path)], samples, worker,
+                            preprocessing=preprocessing.describe(), progress=lambda d, t: progress.append((d, t)))
+    assert progress == [(i, 8) for i in range(1, 9)]
+    (cand,) = result.candidates
+    assert cand.error is None and len(cand.layers) == 32 and cand.unmatched == ()
+    assert [layer.op_index for layer in cand.layers] == list(range(-1, 31))
+    for layer in cand.layers[1:]:
+        m = layer.metrics
+        assert len(layer.per_input) == 8
+        assert m.mean_squared_error >= 0 and 0.9 < m.cosine <= 1.0 + 1e-9 and 10 < m.sqnr_db < 60
+        assert m.rmse_over_scale is not None and m.rmse_over_scale > 0  # every activation is int8
+    (out,) = cand.outputs
+    assert out.kind == "classifier" and out.k == 2 and len(out.top) == 8
+    assert out.top1_agreement >= 0.75  # a healthy int8 model agrees with its float twin on most photos
+    # The input itself: quantizing [0, 1] pixels with scale 1/255 is exact up to rounding.
+    assert cand.layers[0].op == "input" and cand.layers[0].metrics.max_abs_error <= 0.5 / 255 + 1e-6
+    text = format_comparison_text(result)
+    assert "top-1 agreement" in text and "worst 10 of 32 matched tensors" in text
+
+
+@needs_shared
+def test_a_model_against_itself_is_exact_everywhere(worker):
+    path = shared_model(TINY + "kws_ref_model.tflite")
+    _, samples = _samples([read_model(path)], random=2)
+    (cand,) = compare_models(str(path), [str(path)], samples, worker).candidates
+    assert cand.layers and all(layer.metrics.mean_squared_error == 0 for layer in cand.layers)
+    assert all(layer.metrics.sqnr_db == math.inf for layer in cand.layers if layer.metrics.cosine == 1.0)
+
+
+@needs_shared
+@pytest.mark.parametrize(
+    ("reference", "candidate", "minimum_output_sqnr"),
+    # Random inputs over an int8 input's whole range are far hotter than the features the
+    # int8 models were calibrated on, so their outputs drift more than on real data.
+    [(*PAIRS[1], 15), (*PAIRS[2], 10), (*PAIRS[3], -10), (*PAIRS[4], 20), (*PAIRS[5], 15)],
+    ids=[p[1].split("/")[1] for p in PAIRS[1:]],
+)
+def test_real_pairs_give_finite_errors_for_every_layer(worker, reference, candidate, minimum_output_sqnr):
+    ref_path, cand_path = shared_model(reference), shared_model(candidate)
+    models = [read_model(ref_path), read_model(cand_path)]
+    images = 4 if "Resnet" in reference else 0
+    _, samples = _samples(models, images=images, random=0 if images else 3)
+    (cand,) = compare_models(str(ref_path), [str(cand_path)], samples, worker).candidates
+    assert cand.error is None and cand.unmatched == ()
+    assert len(cand.layers) == len(match_tensors(*models).pairs)
+    for layer in cand.layers:
+        m = layer.metrics
+        assert math.isfinite(m.mean_squared_error) and m.max_abs_error >= 0
+        assert -1.0 - 1e-9 <= m.cosine <= 1.0 + 1e-9
+    output_sqnr = [o.metrics.sqnr_db for o in cand.outputs]
+    assert all(s > minimum_output_sqnr for s in output_sqnr), output_sqnr
+
+
+@needs_shared
+def test_a_candidate_that_cannot_run_is_reported_and_the_others_go_on(worker, tmp_path):
+    ref_path = shared_model(VWW_FLOAT)
+    broken = tmp_path / "broken.tflite"
+    broken.write_text("not a model")
+    other_inputs = shared_model(TINY + "ad01_int8.tflite")
+    _, samples = _samples([read_model(ref_path)], images=2)
+    result = compare_models(str(ref_path), [str(broken), str(other_inputs), str(shared_model(VWW_INT8))],
+                            samples, worker)
+    errors = [c.error for c in result.candidates]
+    assert "broken.tflite" in errors[0]
+    assert "ad01_int8.tflite has 1 inputs" not in errors[1] and "input 'input_1' is [1, 640]" in errors[1]
+    assert errors[2] is None and result.candidates[2].layers
+    with pytest.raises(InputError, match="no usable input"):
+        compare_models(str(ref_path), [str(broken)], _samples([read_model(ref_path)])[1], worker)
+
+
+def _with_signature(src, dst, input_name: str = "x") -> None:
+    """A copy with a SignatureDef and the reference's interface names: ai-edge-quantizer's
+    compare_model invokes signatures and matches tensors by name (the int8 model calls its
+    interface tensors input_1_int8 / Identity_int8). Nothing else changes."""
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(src.read_bytes(), 0))
+    sg = model.subgraphs[0]
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
+
+    def tensor_map(name: str, index: int) -> schema.TensorMapT:
+        entry = schema.TensorMapT()
+        entry.name, entry.tensorIndex = name, index
+        return entry
+
+    signature.inputs = [tensor_map(input_name, i) for i in sg.inputs]
+    signature.outputs = [tensor_map(f"output_{k}", i) for k, i in enumerate(sg.outputs)]
+    model.signatureDefs = [signature]
+    for i in list(sg.inputs) + list(sg.outputs):
+        name = sg.tensors[i].name.decode()
+        sg.tensors[i].name = name.removesuffix("_int8")
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    dst.write_bytes(builder.Output())
+
+
+@needs_shared
+def test_mse_equals_ai_edge_quantizers_compare_model(worker, tmp_path):
+    model_validator = pytest.importorskip("ai_edge_quantizer.model_validator")
+    ref_path, cand_path = tmp_path / "vww_float.tflite", tmp_path / "vww_int8.tflite"
+    _with_signature(shared_model(VWW_FLOAT), ref_path)
+    _with_signature(shared_model(VWW_INT8), cand_path)
+    _, samples = _samples([read_model(ref_path), read_model(cand_path)], images=6)
+    (cand,) = compare_models(str(ref_path), [str(cand_path)], samples, worker).candidates
+    theirs = model_validator.compare_model(
+        ref_path.read_bytes(), cand_path.read_bytes(),
+        {"serving_default": [{"x": s.values[0]} for s in samples.samples]},
+        use_xnnpack=False,  # as our runs: a delegate would hide the intermediate tensors
+    ).get_all_tensor_results()
+    compared = 0
+    for layer in cand.layers:
+        if layer.reference_name == layer.candidate_name:
+            expected = theirs[layer.reference_name]["mse"]
+            assert layer.metrics.mean_squared_error == pytest.approx(expected, rel=1e-6, abs=1e-12)
+            compared += 1
+    assert compared == len(cand.layers) == 32
+
+
+# --- labels, JSON, CLI ---------------------------------------------------------------------------
+
+
+def test_label_files_plain_or_numbered():
+    assert parse_labels("cat\ndog\n\n") == ["cat", "dog"]
+    assert parse_labels("0  background\n1 cat\n2: dog\n") == {0: "background", 1: "cat", 2: "dog"}
+
+
+@needs_shared
+def test_labels_from_the_models_metadata_name_the_top_classes(worker):
+    path = shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite")
+    _, samples = prepare_samples([read_model(path)], [str(IMAGES / "cat.bmp"), str(IMAGES / "grace_hopper.bmp")])
+    result = compare_models(str(path), [str(path)], samples, worker)
+    (out,) = result.candidates[0].outputs
+    assert out.kind == "classifier" and out.top1_agreement == 1.0 and out.k == 5
+    assert out.labels_source and "mobilenet_v1_0.25_128_quant.tflite" in out.labels_source
+    labels = [label for _, label, _ in out.top[0].reference]
+    assert any("cat" in label.lower() for label in labels), labels
+    document = comparison_dict(result)
+    json.dumps(document, allow_nan=False)  # identical tensors (SQNR +inf) must still be valid JSON
+    assert document["candidates"][0]["layers"][0]["sqnr_db"] is None
+    assert document["candidates"][0]["layers"][0]["identical"] is True
+
+
+@needs_shared
+def test_cli_compare_json_has_the_documented_shape(capfd):
+    status = main(["compare", str(shared_model(VWW_FLOAT)), str(shared_model(VWW_INT8)),
+                   "--inputs", str(IMAGES / "cat.bmp"), str(IMAGES / "bird.bmp"), "--json"])
+    assert status == 0
+    document = json.loads(capfd.readouterr().out)
+    assert {"reference", "candidates", "inputs", "random_inputs"} <= set(document)
+    (cand,) = document["candidates"]
+    assert {"path", "layers", "outputs", "unmatched"} <= set(cand)
+    assert set(cand["layers"][0]) >= {
+        "reference_tensor", "candidate_tensor", "op", "mean_squared_error", "max_abs_error", "mean_error",
+        "stddev", "sqnr_db", "cosine", "rmse_over_scale",
+    }
+    assert cand["outputs"][0]["name"] == "Identity" and "top1_agreement" in cand["outputs"][0]
+    assert document["inputs"] == ["cat.bmp", "bird.bmp"] and document["random_inputs"] is False
+
+
+@needs_shared
+def test_cli_compare_text_random_and_errors(capsys, tmp_path):
+    ad01, ad01_int8 = str(shared_model(TINY + "ad01_fp32.tflite")), str(shared_model(TINY + "ad01_int8.tflite"))
+    assert main(["compare", ad01, ad01_int8, "--random", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "[RANDOM DATA]" in out and "2 random inputs (seed 0)" in out
+    assert main(["compare", ad01, ad01_int8]) == 2
+    assert "--random N" in capsys.readouterr().err
+    (tmp_path / "junk.npy").write_text("junk")
+    assert main(["compare", ad01, ad01_int8, "--inputs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "junk.npy: not a readable .npy/.npz file" in err and "Traceback" not in err
+    assert main(["compare", str(tmp_path / "absent.tflite"), ad01_int8, "--random", "1"]) == 2
+    assert "absent.tflite" in capsys.readouterr().err
