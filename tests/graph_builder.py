@@ -176,3 +176,28 @@ class GraphBuilder:
 
     def model(self, name: str = "built.tflite") -> Model:
         return read_model_bytes(self.build(), name)
+
+
+def with_signature(data: bytes, input_name: str = "x", strip_suffix: str = "_int8") -> bytes:
+    """A copy of a model with a SignatureDef for subgraph 0, and `strip_suffix` taken off its
+    interface tensors' names: ai-edge-quantizer's compare_model invokes signatures and matches
+    tensors by name (the MLCommons int8 models call theirs input_1_int8 / Identity_int8).
+    Nothing else changes."""
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    sg = model.subgraphs[0]
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
+
+    def tensor_map(name: str, index: int) -> schema.TensorMapT:
+        entry = schema.TensorMapT()
+        entry.name, entry.tensorIndex = name, index
+        return entry
+
+    signature.inputs = [tensor_map(input_name if k == 0 else f"{input_name}_{k}", i) for k, i in enumerate(sg.inputs)]
+    signature.outputs = [tensor_map(f"output_{k}", i) for k, i in enumerate(sg.outputs)]
+    model.signatureDefs = [signature]
+    for i in list(sg.inputs) + list(sg.outputs):
+        sg.tensors[i].name = sg.tensors[i].name.decode().removesuffix(strip_suffix)
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())

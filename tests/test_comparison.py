@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import flatbuffers
 import numpy as np
@@ -25,7 +26,7 @@ from tflite_inspector.core.runtime import RuntimeWorker
 from tflite_inspector.core.tflite_reader import read_model, read_model_bytes
 
 from .conftest import IMAGES, needs_shared, shared_model
-from .graph_builder import GraphBuilder
+from .graph_builder import GraphBuilder, with_signature
 
 TINY = "gh-mlcommons-tiny/"
 VWW_FLOAT, VWW_INT8 = TINY + "vww_96_float.tflite", TINY + "vww_96_int8.tflite"
@@ -46,10 +47,10 @@ def test_metrics_are_the_quantization_debuggers_definitions():
     cand = ref + rng.normal(0.1, 0.05, ref.shape).astype(np.float32)
     m = tensor_error(ref, cand)
     diffs = cand.astype(np.float64) - ref
-    assert m.mean_squared_error == pytest.approx(np.average(diffs**2), rel=1e-12)
-    assert m.max_abs_error == pytest.approx(np.max(np.abs(diffs)), rel=1e-12)
-    assert m.mean_error == pytest.approx(np.average(diffs), rel=1e-12)
-    assert m.stddev == pytest.approx(np.std(diffs), rel=1e-9)
+    assert m.mean_squared_error == pytest.approx(np.average(diffs**2), rel=1e-6)
+    assert m.max_abs_error == pytest.approx(np.max(np.abs(diffs)), rel=1e-6)
+    assert m.mean_error == pytest.approx(np.average(diffs), rel=1e-6)
+    assert m.stddev == pytest.approx(np.std(diffs), rel=1e-6)
     assert m.sqnr_db == pytest.approx(10 * np.log10(np.sum(ref.astype(np.float64) ** 2) / np.sum(diffs**2)))
     flat_r, flat_c = ref.ravel().astype(np.float64), cand.ravel().astype(np.float64)
     assert m.cosine == pytest.approx(flat_r @ flat_c / np.linalg.norm(flat_r) / np.linalg.norm(flat_c))
@@ -205,7 +206,9 @@ def test_vww_float_against_int8_on_real_photos(worker):
     progress = []
     result = compare_models(str(ref_path), [str(cand_path)], samples, worker,
                             preprocessing=preprocessing.describe(), progress=lambda d, t: progress.append((d, t)))
-    assert progress == [(i, 8) for i in range(1, 9)]
+    # Batches grow as the worker answers fast; progress only moves forward and ends complete.
+    assert progress[0] == (1, 8) and progress[-1] == (8, 8)
+    assert [d for d, _ in progress] == sorted({d for d, _ in progress})
     (cand,) = result.candidates
     assert cand.error is None and len(cand.layers) == 32 and cand.unmatched == ()
     assert [layer.op_index for layer in cand.layers] == list(range(-1, 31))
@@ -273,37 +276,13 @@ def test_a_candidate_that_cannot_run_is_reported_and_the_others_go_on(worker, tm
         compare_models(str(ref_path), [str(broken)], _samples([read_model(ref_path)])[1], worker)
 
 
-def _with_signature(src, dst, input_name: str = "x") -> None:
-    """A copy with a SignatureDef and the reference's interface names: ai-edge-quantizer's
-    compare_model invokes signatures and matches tensors by name (the int8 model calls its
-    interface tensors input_1_int8 / Identity_int8). Nothing else changes."""
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(src.read_bytes(), 0))
-    sg = model.subgraphs[0]
-    signature = schema.SignatureDefT()
-    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
-
-    def tensor_map(name: str, index: int) -> schema.TensorMapT:
-        entry = schema.TensorMapT()
-        entry.name, entry.tensorIndex = name, index
-        return entry
-
-    signature.inputs = [tensor_map(input_name, i) for i in sg.inputs]
-    signature.outputs = [tensor_map(f"output_{k}", i) for k, i in enumerate(sg.outputs)]
-    model.signatureDefs = [signature]
-    for i in list(sg.inputs) + list(sg.outputs):
-        name = sg.tensors[i].name.decode()
-        sg.tensors[i].name = name.removesuffix("_int8")
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    dst.write_bytes(builder.Output())
-
-
 @needs_shared
 def test_mse_equals_ai_edge_quantizers_compare_model(worker, tmp_path):
     model_validator = pytest.importorskip("ai_edge_quantizer.model_validator")
     ref_path, cand_path = tmp_path / "vww_float.tflite", tmp_path / "vww_int8.tflite"
-    _with_signature(shared_model(VWW_FLOAT), ref_path)
-    _with_signature(shared_model(VWW_INT8), cand_path)
+    # compare_model needs a signature and equal interface names; the copies differ only in those.
+    ref_path.write_bytes(with_signature(shared_model(VWW_FLOAT).read_bytes()))
+    cand_path.write_bytes(with_signature(shared_model(VWW_INT8).read_bytes()))
     _, samples = _samples([read_model(ref_path), read_model(cand_path)], images=6)
     (cand,) = compare_models(str(ref_path), [str(cand_path)], samples, worker).candidates
     theirs = model_validator.compare_model(
@@ -375,3 +354,18 @@ def test_cli_compare_text_random_and_errors(capsys, tmp_path):
     assert "junk.npy: not a readable .npy/.npz file" in err and "Traceback" not in err
     assert main(["compare", str(tmp_path / "absent.tflite"), ad01_int8, "--random", "1"]) == 2
     assert "absent.tflite" in capsys.readouterr().err
+
+
+def test_bundled_sample_pair_takes_labels_from_the_attached_zip(worker):
+    from tflite_inspector.core.inputs import input_specs
+
+    samples_dir = Path(__file__).resolve().parent.parent / "tflite_inspector" / "resources" / "samples"
+    ref, cand = read_model(samples_dir / "shapes_float.tflite"), read_model(samples_dir / "shapes_int8.tflite")
+    preprocessing, samples = prepare_samples([ref, cand], [str(samples_dir)])
+    assert preprocessing.normalization.name == "raw"  # the int8 input covers 0-255: the model rescales itself
+    assert [s.name for s in samples.samples] == ["circle.png", "square.png", "triangle.png"]
+    assert input_specs(ref)[0].layout == "NHWC"
+    (out,) = compare_models(ref, [cand], samples, worker).candidates[0].outputs
+    assert out.labels_source == "labels.txt in shapes_float.tflite"
+    assert [t.reference[0][1] for t in out.top[:2]] == ["circle", "square"]
+    assert {label for _, label, _ in out.top[0].candidate} == {"circle", "square", "triangle"}

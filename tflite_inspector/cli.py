@@ -358,14 +358,13 @@ def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
             models, args.inputs, normalization=normalization, resize=args.resize,
             random_count=args.random, seed=args.seed, limit=args.limit,
         )
-        for model in models:
-            model.close()
         for message in samples.errors:
             _error_line(f"skipped input {message}")
         labels = read_label_file(args.labels) if args.labels else None
+        readable = {m.path: m for m in models}
         with RuntimeWorker(timeout_s=args.timeout) as worker:
             comparison = compare_models(
-                args.reference, args.candidates, samples, worker, labels=labels,
+                models[0], [readable.get(p, p) for p in args.candidates], samples, worker, labels=labels,
                 labels_source=os.path.basename(args.labels) if args.labels else None,
                 preprocessing=preprocessing.describe(),
             )

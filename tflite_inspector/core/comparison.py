@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,10 @@ from .runtime import RuntimeWorker
 from .tflite_reader import read_associated_file
 
 TOP_K = 5
+# Inputs go to the worker in batches sized so a request takes about this long: fewer round
+# trips on small models, and progress and Cancel still answer within a fraction of a second.
+REQUEST_SECONDS = 0.2
+MAX_BATCH = 64
 # Ops whose output is a score per class (not LOGISTIC: masks and gates use it too). An output
 # they produce (through requantizing or reshaping ops) is read as a classifier's when it is a
 # vector of at least two values.
@@ -112,21 +117,23 @@ def parse_labels(text: str) -> list[str] | dict[int, str]:
     return lines
 
 
-def model_labels(model: Model, output_position: int) -> tuple[list[str] | dict[int, str], str] | None:
-    """The TENSOR_AXIS_LABELS file the model's metadata attaches to an output, if any."""
+def model_labels(model: Model, output_position: int, classes: int) -> tuple[list[str] | dict[int, str], str] | None:
+    """The labels a model carries for an output of `classes` scores: the TENSOR_AXIS_LABELS file
+    its metadata names, else an attached .txt file (no metadata, a zip after the flatbuffer)
+    holding exactly `classes` labels."""
     md = model.tflite_metadata
-    if not md or not md.subgraphs:
-        return None
-    outputs = md.subgraphs[0].outputs
-    if output_position >= len(outputs):
-        return None
-    for f in outputs[output_position].associated_files:
-        if f.type == "TENSOR_AXIS_LABELS":
-            try:
-                text = read_associated_file(model, f.name).decode("utf-8", "replace")
-            except ModelError:
-                continue
-            return parse_labels(text), f"{f.name} in {model.file_name}"
+    named = []
+    if md and md.subgraphs and output_position < len(md.subgraphs[0].outputs):
+        named = [f.name for f in md.subgraphs[0].outputs[output_position].associated_files
+                 if f.type == "TENSOR_AXIS_LABELS"]
+    unnamed = [f.name for f in model.zip_files if f.name.lower().endswith(".txt") and f.name not in named]
+    for name in named + unnamed:
+        try:
+            labels = parse_labels(read_associated_file(model, name).decode("utf-8", "replace"))
+        except ModelError:
+            continue
+        if name in named or len(labels) == classes:
+            return labels, f"{name} in {model.file_name}"
     return None
 
 
@@ -186,15 +193,15 @@ class _Accumulator:
         self.error: str | None = None
 
 
-def _open(path: str) -> Model:
+def _open(model: Model | str) -> Model:
     from .tflite_reader import read_model
 
-    return read_model(path)
+    return model if isinstance(model, Model) else read_model(model)
 
 
 def compare_models(
-    reference_path: str,
-    candidate_paths: Sequence[str],
+    reference: Model | str,
+    candidates: Sequence[Model | str],
     samples: SampleSet,
     worker: RuntimeWorker,
     *,
@@ -206,6 +213,9 @@ def compare_models(
 ) -> Comparison:
     """Run every sample through the reference and the candidates; errors per matched tensor.
 
+    Models are given as paths, or as Models already read (the app has them open); the
+    interpreter loads them from their files either way.
+
     Raises ModelError when the reference cannot be read, RuntimeFailure when the interpreter
     cannot run it (or crashes or hangs), InputError when there is no input to run.
     Candidates that cannot be read or run carry their own error instead.
@@ -213,14 +223,16 @@ def compare_models(
     if not samples.samples:
         detail = "; ".join(samples.errors[:3])
         raise InputError("no usable input" + (f": {detail}" if detail else ""))
-    reference = _open(reference_path)
+    reference = _open(reference)
+    reference_path = reference.path
     accumulators: list[_Accumulator] = []
-    candidates: dict[str, Model] = {}
-    for path in candidate_paths:
+    opened: dict[str, Model] = {}
+    for given in candidates:
+        path = given.path if isinstance(given, Model) else str(given)
         try:
-            candidate = _open(path)
+            candidate = _open(given)
             check_inputs_agree(reference, candidate)
-            candidates[path] = candidate
+            opened[path] = candidate
             accumulators.append(_Accumulator(path, match_tensors(reference, candidate)))
         except (ModelError, InputError) as e:
             failed = _Accumulator(path, TensorMatching((), (), (0, 0)))
@@ -230,35 +242,45 @@ def compare_models(
     reference_outputs: list[list[np.ndarray | None]] = []
     done = 0
     was_cancelled = False
-    for sample in samples.samples:
+    batch = 1  # inputs per request: grows until a request takes about REQUEST_SECONDS
+    while done < len(samples.samples):
         if cancelled is not None and cancelled():
             was_cancelled = True
             break
+        chunk = samples.samples[done : done + batch]
         active = [a for a in running if a.error is None]
-        answer = worker.compare_sample(
+        started = time.perf_counter()
+        answers = worker.compare_samples(
             reference_path,
             [(a.path, [(p.reference, p.candidate) for p in a.matching.pairs]) for a in active],
-            sample.values,
+            [sample.values for sample in chunk],
         )
-        reference_outputs.append(answer["reference_outputs"])
-        for acc, result in zip(active, answer["candidates"]):
-            if "error" in result:
-                acc.error = f"the interpreter could not run it on {sample.name}: {result['error']}"
-                continue
-            acc.per_input.append(result["metrics"])
-            acc.outputs.append(result["outputs"])
-        done += 1
+        for sample, answer in zip(chunk, answers):
+            reference_outputs.append(answer["reference_outputs"])
+            for acc, result in zip(active, answer["candidates"]):
+                if acc.error is not None:
+                    continue
+                if "error" in result:
+                    acc.error = f"the interpreter could not run it on {sample.name}: {result['error']}"
+                    continue
+                acc.per_input.append(result["metrics"])
+                acc.outputs.append(result["outputs"])
+        done += len(chunk)
+        per_input = (time.perf_counter() - started) / len(chunk)
+        batch = max(1, min(MAX_BATCH, int(REQUEST_SECONDS / max(per_input, 1e-6))))
         if progress is not None:
             progress(done, len(samples.samples))
     names = tuple(s.name for s in samples.samples[:done])
-    if labels is None:
-        found = model_labels(reference, 0) or next(
-            (found for c in candidates.values() if (found := model_labels(c, 0))), None
+    if labels is None and reference.main_subgraph.outputs:
+        first_output = reference.main_subgraph.tensors[reference.main_subgraph.outputs[0]]
+        classes = first_output.num_elements
+        found = model_labels(reference, 0, classes) or next(
+            (found for c in opened.values() if (found := model_labels(c, 0, classes))), None
         )
         if found:
             labels, labels_source = found
     results = tuple(
-        _candidate_result(reference, candidates.get(a.path), a, reference_outputs, names, labels, labels_source)
+        _candidate_result(reference, opened.get(a.path), a, reference_outputs, names, labels, labels_source)
         for a in accumulators
     )
     return Comparison(
@@ -281,7 +303,7 @@ def _candidate_result(reference: Model, candidate: Model | None, acc: _Accumulat
     ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
     layers = []
     for k, pair in enumerate(acc.matching.pairs):
-        per_input = tuple(ErrorMetrics(*values[k]) for values in acc.per_input)
+        per_input = tuple(ErrorMetrics(*values[k]) for values in acc.per_input)  # tuples after pickling
         layers.append(_layer(reference, candidate, pair, per_input))
     by_reference = {}
     for layer in layers:

@@ -15,14 +15,14 @@ With diff = dequantized candidate − reference (docs/comparison.md has the full
 Averages over inputs are plain means, as both tools take them, skipping NaN; SQNR is
 averaged over the inputs where it is finite, and is +inf only when every input is exact.
 
-Sums are taken in float64, so results do not depend on tensor size.
+Sums of squares are float32 BLAS dot products (float64 if they overflow); their relative\nerror stays near 1e-7 on activations (tests check MSE against ai-edge-quantizer's to 1e-6).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,8 +30,9 @@ HEALTHY_RMSE_OVER_SCALE = 1 / math.sqrt(12)
 SUSPECT_RMSE_OVER_SCALE = 0.7
 
 
-@dataclass(frozen=True)
-class ErrorMetrics:
+class ErrorMetrics(NamedTuple):
+    """A named tuple, not a dataclass: one is made per tensor per input, in the worker's loop."""
+
     mean_squared_error: float
     max_abs_error: float
     mean_error: float
@@ -40,11 +41,8 @@ class ErrorMetrics:
     cosine: float
     rmse_over_scale: float | None  # None: the candidate tensor is not quantized
 
-    def as_tuple(self) -> tuple[float | None, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self))
 
-
-METRIC_NAMES = tuple(f.name for f in fields(ErrorMetrics))
+METRIC_NAMES = ErrorMetrics._fields
 
 METRIC_TITLES = {
     "mean_squared_error": "MSE",
@@ -83,47 +81,71 @@ def tensor_error(reference: np.ndarray, candidate: np.ndarray,
     `scale` is the candidate tensor's quantization scale (one, or one per channel along
     `axis`) when it is quantized. The arrays must have the same number of elements.
     """
-    ref = np.asarray(reference, dtype=np.float64)
-    cand = np.asarray(candidate, dtype=np.float64)
+    ref = np.asarray(reference)
+    cand = np.asarray(candidate)
     if ref.size != cand.size:
         raise ValueError(f"{cand.size} candidate values against {ref.size} reference values")
     if ref.size == 0:
         nan = float("nan")
         return ErrorMetrics(nan, nan, nan, nan, nan, nan, None)
-    cand = cand.reshape(ref.shape)
-    diff = cand - ref
-    flat_ref, flat_cand, flat_diff = ref.ravel(), cand.ravel(), diff.ravel()
-    n = flat_diff.size
-    squared = float(np.dot(flat_diff, flat_diff))
+    # float32 with BLAS dot products: ten times faster than float64 on activations, and as
+    # exact where it matters (the difference of two close float32 values is exact); float64
+    # only when float32 sums overflow.
+    sums = _sums(ref, cand, np.float32)
+    if not all(math.isfinite(v) for v in sums[:4]):
+        sums = _sums(ref, cand, np.float64)
+    squared, total, max_abs, signal, cand_power, dot, diff = sums
+    n = diff.size
     mse = squared / n
-    mean_error = float(flat_diff.sum()) / n
-    max_abs = float(max(flat_diff.max(), -flat_diff.min()))
+    mean_error = total / n
     stddev = math.sqrt(max(mse - mean_error * mean_error, 0.0))
-    signal = float(np.dot(flat_ref, flat_ref))
     if squared == 0:
         sqnr = math.inf
     elif signal == 0:
         sqnr = math.nan
     else:
         sqnr = 10 * math.log10(signal / squared)
-    cand_norm = math.sqrt(float(np.dot(flat_cand, flat_cand)))
-    ref_norm = math.sqrt(signal)
+    ref_norm, cand_norm = math.sqrt(signal), math.sqrt(cand_power)
     if squared == 0 or ref_norm == 0 and cand_norm == 0:
         cosine = 1.0
     elif ref_norm == 0 or cand_norm == 0:
         cosine = 0.0
     else:
         # Clipped: rounding can put a near-parallel pair a hair above 1.
-        cosine = min(1.0, max(-1.0, float(np.dot(flat_ref, flat_cand)) / (ref_norm * cand_norm)))
+        cosine = min(1.0, max(-1.0, dot / (ref_norm * cand_norm)))
     rmse_over_scale = None
     if scale is not None and np.size(scale) > 0:
-        scales = np.asarray(scale, dtype=np.float64)
+        scales = np.asarray(scale, dtype=np.float64).reshape(-1)
         if scales.size == 1:
-            rmse_over_scale = math.sqrt(mse) / float(scales.reshape(-1)[0]) if scales.reshape(-1)[0] > 0 else None
-        elif 0 <= axis < diff.ndim and diff.shape[axis] == scales.size and np.all(scales > 0):
-            steps = (diff / _channel_scales(scales, axis, diff.shape)).ravel()
+            rmse_over_scale = math.sqrt(mse) / float(scales[0]) if scales[0] > 0 else None
+        elif 0 <= axis < len(ref.shape) and ref.shape[axis] == scales.size and np.all(scales > 0):
+            steps = (diff.reshape(ref.shape) / _channel_scales(scales.astype(diff.dtype), axis, ref.shape)).ravel()
             rmse_over_scale = math.sqrt(float(np.dot(steps, steps)) / n)
     return ErrorMetrics(mse, max_abs, mean_error, stddev, sqnr, cosine, rmse_over_scale)
+
+
+def _flat(values: np.ndarray, dtype: type) -> np.ndarray:
+    return (values if values.dtype == dtype else values.astype(dtype)).reshape(-1)
+
+
+def _sums(reference: np.ndarray, candidate: np.ndarray, dtype: type) -> tuple:
+    # Called for every tensor of every input: few numpy calls, no per-call error-state
+    # context (callers that care silence overflow warnings once around their loop).
+    ref, cand = _flat(reference, dtype), _flat(candidate, dtype)
+    diff = cand - ref
+    signal = float(ref.dot(ref))
+    ref_dot_diff = float(ref.dot(diff))
+    squared = float(diff.dot(diff))
+    # |c|² and r·c from the three dot products: |c|² = |r|² + 2 r·d + |d|², r·c = |r|² + r·d.
+    return (
+        squared,
+        float(diff.sum(dtype=np.float64)),
+        float(max(diff.max(), -diff.min())),
+        signal,
+        max(signal + 2 * ref_dot_diff + squared, 0.0),
+        signal + ref_dot_diff,
+        diff,
+    )
 
 
 def _mean(values: Sequence[float]) -> float:

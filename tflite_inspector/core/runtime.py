@@ -60,8 +60,8 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
                 conn.send(("ok", _details(litert, *args)))
             elif kind == "default_delegate_nodes":
                 conn.send(("ok", _default_delegate_nodes(litert, *args)))
-            elif kind == "compare_sample":
-                conn.send(("ok", runs.compare_sample(*args)))
+            elif kind == "compare_samples":
+                conn.send(("ok", runs.compare_samples(*args)))
             elif kind == "tensor_pair_values":
                 conn.send(("ok", runs.tensor_pair_values(*args)))
             else:
@@ -169,14 +169,15 @@ class _PreservingInterpreters:
         return interpreter, quantization
 
     @staticmethod
-    def _real(interpreter: Any, quantization: dict[int, tuple], index: int) -> np.ndarray:
-        """The tensor's real values: dequantized when it is quantized, else as stored."""
+    def _real(interpreter: Any, quantization: dict[int, tuple], index: int, copy: bool = False) -> np.ndarray:
+        """The tensor's real values: dequantized when it is quantized, else as stored (a view
+        into the interpreter unless `copy`; the interpreter refuses to run while views live)."""
         from .tensor_data import dequantize_array
 
         values = interpreter.tensor(index)()
         q = quantization.get(index)
         if q is None:
-            return values
+            return values.copy() if copy else values
         return dequantize_array(values, q[0], q[1], q[2])
 
     def _outputs(self, interpreter: Any, quantization: dict[int, tuple]) -> list[np.ndarray | None]:
@@ -186,20 +187,27 @@ class _PreservingInterpreters:
             outputs.append(np.array(values, dtype=np.float32) if values.size <= OUTPUT_VALUES_LIMIT else None)
         return outputs
 
-    def compare_sample(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
-                       values: Sequence[np.ndarray]) -> dict[str, Any]:
-        """Run the reference and each candidate on one input; the error of each matched pair
-        (ErrorMetrics fields as tuples), and every model's outputs as float32.
+    def compare_samples(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                        samples: Sequence[Sequence[np.ndarray]]) -> list[dict[str, Any]]:
+        """Run the reference and each candidate on each input; per input, the error of each
+        matched pair (ErrorMetrics) and every model's outputs as float32.
 
         A candidate the interpreter refuses gets its own error; the others go on.
         """
+        with np.errstate(all="ignore"):  # hostile values may overflow; the metrics say inf/NaN
+            return [self._compare_sample(reference, candidates, values) for values in samples]
+
+    def _compare_sample(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                        values: Sequence[np.ndarray]) -> dict[str, Any]:
         from .metrics import tensor_error
 
         ref_interp, ref_q = self._run(reference, values)
         ref_outputs = self._outputs(ref_interp, ref_q)
-        # The reference's tensors are read once and kept while the candidates run.
+        # The reference's tensors are read once, as views into its interpreter, which stay valid
+        # while the candidates run in theirs; copied only when a candidate is the same file.
         needed = {r for _, pairs in candidates for r, _ in pairs}
-        ref_values = {r: np.array(self._real(ref_interp, ref_q, r), dtype=np.float32) for r in needed}
+        same_file = any(path == reference for path, _ in candidates)
+        ref_values = {r: self._real(ref_interp, ref_q, r, copy=same_file) for r in needed}
         results = []
         for path, pairs in candidates:
             try:
@@ -209,7 +217,7 @@ class _PreservingInterpreters:
                     cand = self._real(interp, q, c)
                     quant = q.get(c)
                     scale, axis = (quant[0], quant[2]) if quant else (None, 0)
-                    metrics.append(tensor_error(ref_values[r], cand, scale, axis).as_tuple())
+                    metrics.append(tensor_error(ref_values[r], cand, scale, axis))
                 results.append({"metrics": metrics, "outputs": self._outputs(interp, q)})
             except Exception as e:  # noqa: BLE001 - the interpreter's message, for this candidate only
                 results.append({"error": f"{type(e).__name__}: {e}".strip()})
@@ -348,12 +356,13 @@ class RuntimeWorker:
             ),
         )
 
-    def compare_sample(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
-                       values: Sequence[np.ndarray]) -> dict[str, Any]:
-        """One input through the reference and the candidates, all tensors preserved, delegates
-        off; see `_PreservingInterpreters.compare_sample` for the answer."""
-        return self.request("compare_sample", str(reference), [(str(p), list(pairs)) for p, pairs in candidates],
-                            list(values))
+    def compare_samples(self, reference: str, candidates: Sequence[tuple[str, Sequence[tuple[int, int]]]],
+                        samples: Sequence[Sequence[np.ndarray]]) -> list[dict[str, Any]]:
+        """Inputs through the reference and the candidates, all tensors preserved, delegates
+        off; see `_PreservingInterpreters.compare_samples` for the answer. Several inputs per
+        request save the round trips; the timeout covers the whole request."""
+        return self.request("compare_samples", str(reference), [(str(p), list(pairs)) for p, pairs in candidates],
+                            [list(values) for values in samples])
 
     def tensor_pair_values(self, reference: str, candidate: str, values: Sequence[np.ndarray],
                            reference_tensor: int, candidate_tensor: int, limit: int = 1 << 20) -> dict[str, Any]:

@@ -157,8 +157,11 @@ def dequantize_array(values: np.ndarray, scale: np.ndarray, zero_point: np.ndarr
         zero_point = zero_point.reshape(shape) if zero_point.size == scale.size else zero_point[:1]
     else:
         scale, zero_point = scale.reshape(()), zero_point[:1].reshape(())
+    real = values.astype(np.float32)  # a new array, so the steps below can work in place
     with np.errstate(over="ignore", invalid="ignore"):  # hostile scales may overflow to inf
-        return ((values.astype(np.float32) - zero_point) * scale).astype(np.float32, copy=False)
+        real -= zero_point
+        real *= scale
+    return real
 
 
 def _dequantize_blockwise(
