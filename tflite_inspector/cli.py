@@ -330,10 +330,9 @@ def run_compat(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
-    from .core.comparison import compare_models, comparison_dict, format_comparison_text, read_label_file
-    from .core.inputs import InputError, custom_normalization, prepare_samples, preset
+    from .core.comparison import ComparisonRequest, compare_files, comparison_dict, format_comparison_text
+    from .core.inputs import InputError, custom_normalization, preset
     from .core.runtime import RuntimeFailure, RuntimeWorker
-    from .core.tflite_reader import read_model
 
     if not args.inputs and args.random <= 0:
         _error_line("give inputs (--inputs FILE_OR_DIR...) or ask for random ones (--random N)")
@@ -342,46 +341,34 @@ def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
         _error_line("--mean and --std go together")
         return EXIT_SOME_FAILED
     try:
-        models = []
-        for path in (args.reference, *args.candidates):
-            try:
-                models.append(read_model(path))
-            except ModelError:
-                if path == args.reference:
-                    raise
         normalization = None
         if args.mean is not None:
             normalization = custom_normalization(args.mean, args.std)
         elif args.normalization != "auto":
             normalization = preset(args.normalization)
-        preprocessing, samples = prepare_samples(
-            models, args.inputs, normalization=normalization, resize=args.resize,
-            random_count=args.random, seed=args.seed, limit=args.limit,
+        request = ComparisonRequest(
+            args.reference, tuple(args.candidates), tuple(args.inputs), normalization, args.resize,
+            args.random, args.seed, args.limit, args.labels,
         )
-        for message in samples.errors:
-            _error_line(f"skipped input {message}")
-        labels = read_label_file(args.labels) if args.labels else None
-        readable = {m.path: m for m in models}
         with RuntimeWorker(timeout_s=args.timeout) as worker:
-            comparison = compare_models(
-                models[0], [readable.get(p, p) for p in args.candidates], samples, worker, labels=labels,
-                labels_source=os.path.basename(args.labels) if args.labels else None,
-                preprocessing=preprocessing.describe(),
-            )
+            run = compare_files(request, worker)
     except (ModelError, InputError, RuntimeFailure) as e:
         _error_line(" ".join(str(e).split()))
         if args.json:
             out.write(json.dumps({"reference": args.reference, "error": str(e)}, ensure_ascii=False) + "\n")
         return EXIT_SOME_FAILED
+    comparison = run.comparison
+    for message in run.samples.errors:
+        _error_line(f"skipped input {message}")
     if args.json:
         out.write(json.dumps(comparison_dict(comparison, per_input=args.per_input), ensure_ascii=False,
                              allow_nan=False) + "\n")
     else:
         out.write(format_comparison_text(comparison, verbose=args.verbose, worst=args.worst) + "\n")
-    failed = samples.errors or any(c.error for c in comparison.candidates)
     for candidate in comparison.candidates:
         if candidate.error:
             _error_line(f"{candidate.path}: {candidate.error}")
+    failed = run.samples.errors or any(c.error for c in comparison.candidates)
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import InputError, SampleSet, check_inputs_agree
+from .inputs import InputError, Normalization, Preprocessing, SampleSet, check_inputs_agree, prepare_samples
 from .matching import TensorMatching, TensorPair, UnmatchedTensor, match_tensors
 from .metrics import METRIC_NAMES, ErrorMetrics, badness, json_number, mean_over_inputs
 from .model import Model, ModelError
@@ -352,6 +352,57 @@ def _layer(reference: Model, candidate: Model, pair: TensorPair, per_input: tupl
         metrics=mean_over_inputs(per_input),
         per_input=per_input,
     )
+
+
+@dataclass(frozen=True)
+class ComparisonRequest:
+    """What the user asked for, in the CLI's or the app's terms: files and choices."""
+
+    reference: str
+    candidates: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    normalization: Normalization | None = None  # None: suggest_normalization's choice
+    resize: str = "stretch"
+    random_count: int = 0  # > 0: that many random inputs instead of the files
+    seed: int = 0
+    limit: int | None = None
+    labels_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonRun:
+    preprocessing: Preprocessing
+    samples: SampleSet  # the app shows their thumbnails and asks for tensor values on them
+    comparison: Comparison
+
+
+def compare_files(request: ComparisonRequest, worker: RuntimeWorker, *,
+                  progress: Callable[[int, int], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> ComparisonRun:
+    """Read the models, derive the preprocessing, load the inputs, compare: the one flow behind
+    `tflite-inspector compare` and the app's Compare page. Raises as `compare_models` does."""
+    from .tflite_reader import read_model
+
+    models = []
+    for path in (request.reference, *request.candidates):
+        try:
+            models.append(read_model(path))
+        except ModelError:
+            if path == request.reference:
+                raise
+            # compare_models gives an unreadable candidate its own error.
+    preprocessing, samples = prepare_samples(
+        models, request.inputs, normalization=request.normalization, resize=request.resize,
+        random_count=request.random_count, seed=request.seed, limit=request.limit,
+    )
+    labels = read_label_file(request.labels_path) if request.labels_path else None
+    readable = {m.path: m for m in models}
+    comparison = compare_models(
+        models[0], [readable.get(p, p) for p in request.candidates], samples, worker, labels=labels,
+        labels_source=os.path.basename(request.labels_path) if request.labels_path else None,
+        preprocessing=preprocessing.describe(), progress=progress, cancelled=cancelled,
+    )
+    return ComparisonRun(preprocessing, samples, comparison)
 
 
 # --- JSON and text -----------------------------------------------------------------------------
