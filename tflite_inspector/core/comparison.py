@@ -414,6 +414,10 @@ def _metrics_dict(metrics: ErrorMetrics | None) -> dict[str, Any]:
     return {name: json_number(getattr(metrics, name)) for name in METRIC_NAMES}
 
 
+def _classes(top: tuple[tuple[int, str, float], ...]) -> list[dict[str, Any]]:
+    return [{"class": i, "label": label, "score": json_number(score)} for i, label, score in top]
+
+
 def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[str, Any]:
     """The JSON form (docs/comparison.md): floats that are infinite or NaN become null."""
     candidates = []
@@ -447,11 +451,7 @@ def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[
             }
             if out.top:
                 entry["top"] = [
-                    {
-                        "input": t.input,
-                        "reference": [{"class": i, "label": label, "score": json_number(s)} for i, label, s in t.reference],
-                        "candidate": [{"class": i, "label": label, "score": json_number(s)} for i, label, s in t.candidate],
-                    }
+                    {"input": t.input, "reference": _classes(t.reference), "candidate": _classes(t.candidate)}
                     for t in out.top
                 ]
             outputs.append(entry)

@@ -15,7 +15,8 @@ With diff = dequantized candidate − reference (docs/comparison.md has the full
 Averages over inputs are plain means, as both tools take them, skipping NaN; SQNR is
 averaged over the inputs where it is finite, and is +inf only when every input is exact.
 
-Sums of squares are float32 BLAS dot products (float64 if they overflow); their relative\nerror stays near 1e-7 on activations (tests check MSE against ai-edge-quantizer's to 1e-6).
+Sums of squares are float32 BLAS dot products (float64 if they overflow); their relative
+error stays near 1e-7 on activations (tests check MSE against ai-edge-quantizer's to 1e-6).
 """
 
 from __future__ import annotations

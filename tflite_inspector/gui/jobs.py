@@ -34,11 +34,13 @@ class Job(QObject):
 
     finished = Signal(object)
     failed = Signal(str)
+    progressed = Signal(int, int)  # (done, total), from a function that calls report_progress
     # Emitted in the worker thread; as signals of this QObject they are queued to
     # its (GUI) thread, where cancellation and the owner's life are checked without
     # racing the GUI that cancels and deletes.
     _succeeded = Signal(object)
     _errored = Signal(str)
+    _progress = Signal(int, int)
     _done = Signal()
 
     def __init__(self, fn: Callable[[], Any], expected: tuple[type[Exception], ...] = (),
@@ -53,6 +55,7 @@ class Job(QObject):
         _live_jobs.add(self)
         self._succeeded.connect(self._deliver_result)
         self._errored.connect(self._deliver_error)
+        self._progress.connect(self._deliver_progress)
         self._done.connect(self._release)
         (pool or QThreadPool.globalInstance()).start(_Runner(self))
         return self
@@ -66,6 +69,15 @@ class Job(QObject):
 
     def _wanted(self) -> bool:
         return not self.cancelled and (self._owner is None or shiboken6.isValid(self._owner))
+
+    def report_progress(self, done: int, total: int) -> None:
+        """For the job's function, in its worker thread: `progressed` follows on the GUI thread.
+        Safe to call while the job runs, since the job is kept alive until then."""
+        self._progress.emit(done, total)
+
+    def _deliver_progress(self, done: int, total: int) -> None:
+        if self._wanted():
+            self.progressed.emit(done, total)
 
     def _deliver_result(self, result: object) -> None:
         if self._wanted():

@@ -1,4 +1,4 @@
-"""The main window: a tab per open model, File menu, drag-and-drop, recent files."""
+"""The main window: a tab per open model, File, Go and Compare menus, drag-and-drop, recent files."""
 
 from __future__ import annotations
 
@@ -95,6 +95,12 @@ class MainWindow(QMainWindow):
         for action in (self.back_action, self.forward_action, find_action):
             go_menu.addAction(action)
         self.find_action = find_action
+
+        compare_menu = self.menuBar().addMenu("&Compare")
+        self.compare_action = QAction("Compare &with…", self, shortcut=QKeySequence("Ctrl+K"))
+        self.compare_action.setStatusTip("Compare this model with quantized (or other) versions of it, layer by layer")
+        self.compare_action.triggered.connect(self.compare_with)
+        compare_menu.addAction(self.compare_action)
         self._update_actions()
 
     def _rebuild_recent_menu(self) -> None:
@@ -123,6 +129,17 @@ class MainWindow(QMainWindow):
         view = self._current_view()
         self.back_action.setEnabled(bool(view and view.can_go_back()))
         self.forward_action.setEnabled(bool(view and view.can_go_forward()))
+        self.compare_action.setEnabled(view is not None)
+
+    def open_model_paths(self) -> list[str]:
+        """The models open in tabs, in tab order."""
+        return [w.model.path for i in range(self.tabs.count()) if isinstance(w := self.tabs.widget(i), ModelView)]
+
+    def compare_with(self) -> None:
+        """The current model's Compare page, asking for a candidate."""
+        view = self._current_view()
+        if view is not None:
+            view.show_compare().add_candidate_dialog()
 
     def _show_hint_if_empty(self) -> None:
         if self.tabs.count() == 0:
@@ -175,6 +192,7 @@ class MainWindow(QMainWindow):
             loaded.model.close()
             return
         view = ModelView(loaded)
+        view.open_models = self.open_model_paths
         view.history_changed.connect(self._update_actions)
         view.status_message.connect(lambda message: self.statusBar().showMessage(message, 10000))
         self._replace_page(page, view)

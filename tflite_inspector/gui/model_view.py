@@ -1,4 +1,4 @@
-"""One open model: Overview, Operators and Tensors pages, a subgraph selector,
+"""One open model: Overview, Operators, Tensors and Compare pages, a subgraph selector,
 a filter, and the detail panel, with Back/Forward over what was selected.
 
 Delegate compatibility: once the view is first shown, every delegate's report is
@@ -7,6 +7,7 @@ delegate's verdict per op, and XNNPACK's can be checked against the interpreter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -72,9 +73,11 @@ from .table_models import (
 )
 
 if TYPE_CHECKING:
+    from ..core.comparison import LayerError
     from ..core.compat import RuntimeComparison
+    from .compare_view import CompareView
 
-OVERVIEW_TAB, OPERATORS_TAB, TENSORS_TAB = 0, 1, 2
+OVERVIEW_TAB, OPERATORS_TAB, TENSORS_TAB, COMPARE_TAB = 0, 1, 2, 3
 _OP_WIDTHS = (50, 190, 40, 380, 260, 90, 80, 120)
 _TENSOR_WIDTHS = (50, 360, 130, 80, 70, 80, 260)
 _DELEGATE_COLUMN_WIDTH, _RUNTIME_COLUMN_WIDTH = 280, 150
@@ -185,6 +188,9 @@ class ModelView(QWidget):
         self._runtime_error = ""
         self._runtime_job: Job | None = None
         self._detail_op: tuple[int, int] | None = None  # (subgraph, op) shown in the detail panel
+        # Paths of the models open beside this one, offered as candidates; the window sets it.
+        self.open_models: Callable[[], list[str]] = list
+        self._compare: CompareView | None = None
 
         self.overview = QTextBrowser()
         self.overview.setOpenLinks(False)
@@ -211,8 +217,14 @@ class ModelView(QWidget):
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(operators_page, "Operators")
         self.tabs.addTab(self.tensor_table, "Tensors")
+        # The Compare page is built the first time it is shown: most views never compare.
+        self._compare_host = QWidget()
+        QVBoxLayout(self._compare_host).setContentsMargins(0, 0, 0, 0)
+        self.tabs.addTab(self._compare_host, "Compare")
+        self.tabs.setTabToolTip(COMPARE_TAB, "Run this model and quantized (or other) versions of it on the same "
+                                             "inputs and compare them layer by layer")
         self.tabs.setCurrentIndex(OVERVIEW_TAB)
-        self.tabs.currentChanged.connect(lambda _: self._show_overview_html())
+        self.tabs.currentChanged.connect(self._tab_changed)
 
         self.detail = DetailPanel()
         self.detail.link_activated.connect(self.follow_link)
@@ -276,6 +288,42 @@ class ModelView(QWidget):
         layout.addWidget(self.op_table, 1)
         self._update_delegate_controls()
         return page
+
+    def _tab_changed(self, index: int) -> None:
+        if index == COMPARE_TAB:
+            self._build_compare_page()
+        self._show_overview_html()
+
+    # -- comparison -------------------------------------------------------------------
+
+    @property
+    def compare_page(self) -> CompareView:
+        return self._build_compare_page()
+
+    def _build_compare_page(self) -> CompareView:
+        if self._compare is None:
+            from .compare_view import CompareView
+
+            page = CompareView(self.model, open_models=lambda: self.open_models())
+            page.layer_selected.connect(self._show_compared_layer)
+            page.status_message.connect(self.status_message)
+            self._compare_host.layout().addWidget(page)
+            self._compare = page
+        return self._compare
+
+    def show_compare(self) -> CompareView:
+        page = self.compare_page
+        self.tabs.setCurrentIndex(COMPARE_TAB)
+        return page
+
+    def _show_compared_layer(self, layer: LayerError) -> None:
+        """The layer chosen on the Compare page, in the op (or, for a model input, tensor)
+        table and the detail panel, while the Compare page stays in front."""
+        # Comparisons cover subgraph 0; op_index −1 is a model input, which no op produces.
+        if layer.op_index >= 0:
+            self.go_to(Place("op", 0, layer.op_index), switch_tab=False)
+        else:
+            self.go_to(Place("tensor", 0, layer.reference_tensor), switch_tab=False)
 
     # -- delegates ------------------------------------------------------------------
 
@@ -584,19 +632,23 @@ class ModelView(QWidget):
     def select_tensor(self, index: int) -> None:
         self.go_to(Place("tensor", self.subgraph_index, index))
 
-    def go_to(self, place: Place, record: bool = True) -> None:
+    def go_to(self, place: Place, record: bool = True, switch_tab: bool = True) -> None:
+        """Select `place` in its table and show it in the detail panel; with `switch_tab`
+        False the page in front stays (the Compare page pointing at a layer's op)."""
         self._navigating = not record
         try:
             self.set_subgraph(place.subgraph)
             if place.kind == "subgraph":
-                self.tabs.setCurrentIndex(OPERATORS_TAB)
+                if switch_tab:
+                    self.tabs.setCurrentIndex(OPERATORS_TAB)
                 if record:
                     self._record(place)
                 return
             is_op = place.kind == "op"
             table, proxy, model = ((self.op_table, self.op_proxy, self.op_model) if is_op
                                    else (self.tensor_table, self.tensor_proxy, self.tensor_model))
-            self.tabs.setCurrentIndex(OPERATORS_TAB if is_op else TENSORS_TAB)
+            if switch_tab:
+                self.tabs.setCurrentIndex(OPERATORS_TAB if is_op else TENSORS_TAB)
             source = model.index(model.source_row_of(place.index), 0)
             row = proxy.mapFromSource(source)
             if not row.isValid():  # hidden by the filter: show everything again
@@ -605,8 +657,11 @@ class ModelView(QWidget):
             if not row.isValid() and is_op:  # hidden as an op the delegate takes
                 self.fallbacks_only.setChecked(False)
                 row = proxy.mapFromSource(source)
+            unchanged = table.currentIndex().row() == row.row()
             table.selectionModel().setCurrentIndex(
                 row, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            if unchanged:  # no currentRowChanged, but the detail panel may show something else by now
+                (self._op_selected if is_op else self._tensor_selected)(row, row)
             table.scrollTo(row, QAbstractItemView.ScrollHint.PositionAtCenter)
         finally:
             self._navigating = False
@@ -682,6 +737,8 @@ class ModelView(QWidget):
             self.history_changed.emit()
 
     def close_model(self) -> None:
+        if self._compare is not None:
+            self._compare.close_page()
         self.reports.close()
         for job in (self._setup_job, self._runtime_job):
             if job is not None:

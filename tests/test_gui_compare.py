@@ -1,0 +1,300 @@
+"""The Compare page (pytest-qt, real widgets offscreen, real models and photos).
+
+Expected numbers come from the comparison the page ran (core is tested in
+test_comparison.py); these tests check that the page shows all of it, wires the
+selection through, and survives what users do: bad files, cancel, closing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtWidgets import QFileDialog  # noqa: E402
+
+from tflite_inspector.gui.compare_view import SCATTER_POINTS, CompareView, format_metric  # noqa: E402
+from tflite_inspector.gui.main_window import MainWindow  # noqa: E402
+from tflite_inspector.gui.model_view import COMPARE_TAB, ModelView  # noqa: E402
+from tflite_inspector.gui.table_models import INDEX_ROLE  # noqa: E402
+
+from .conftest import IMAGES, needs_shared, shared_model  # noqa: E402
+from .test_gui import gc_on_gui_thread, open_and_wait  # noqa: E402, F401 - gc_on_gui_thread: autouse fixture
+
+FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
+INT8 = "gh-mlcommons-tiny/vww_96_int8.tflite"
+RUN_TIMEOUT_MS = 60_000  # the first request starts an interpreter process
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 800)
+    w.show()
+    yield w
+    for i in reversed(range(w.tabs.count())):
+        w.close_tab(i)  # stops the pages' interpreter processes
+
+
+def photos(count: int) -> list[str]:
+    return [str(p) for p in sorted(IMAGES.glob("*.bmp"))[:count]]
+
+
+def compare_page(qtbot, window) -> tuple[ModelView, CompareView]:
+    view = open_and_wait(qtbot, window, shared_model(FLOAT))
+    return view, view.show_compare()
+
+
+def run_and_wait(qtbot, page: CompareView) -> None:
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=RUN_TIMEOUT_MS)
+    page.run_button.click()
+    assert page.running
+    qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
+
+
+@needs_shared
+def test_float_against_int8_layer_by_layer(qtbot, window):
+    view, page = compare_page(qtbot, window)
+    page.add_candidates([str(shared_model(INT8))])
+    page.add_inputs(photos(3))
+    qtbot.waitUntil(lambda: "vww_96_int8.tflite: input_1_int8: INT8" in page.candidate_inputs_label.text(),
+                    timeout=RUN_TIMEOUT_MS)
+    # The preprocessing is shown before running, the suggestion naming where it came from.
+    assert page.normalization_combo.itemText(0).startswith("Suggested: [0, 1] (input quantization of vww_96_int8")
+    assert "NHWC image 96×96 RGB" in page.reference_inputs_label.text()
+    assert "stretch" in page.resize_combo.currentText() and "normalization [0, 1]" in page.preprocessing_label.text()
+    run_and_wait(qtbot, page)
+    assert page.messages() == []
+    comparison = page.result.comparison
+    assert comparison.inputs == tuple(os.path.basename(p) for p in photos(3)) and not comparison.random_inputs
+    assert not page.random_banner.isVisible()
+    candidate = page.current_candidate()
+    assert candidate is comparison.candidates[0] and candidate.error is None
+
+    # Table: every matched tensor; plot: the ones that are not a requantized repeat.
+    assert page.layer_model.rowCount() == len(candidate.layers) > 20
+    plotted = [layer for layer in candidate.layers if layer.how != "requantized"]
+    curve = page.layer_plot.curves[0]
+    x, y = curve.getData()
+    assert len(x) == len(plotted)
+    assert list(x) == [layer.op_index for layer in plotted] and x[0] == -1  # the model input first
+    assert np.allclose(y, [layer.metrics.sqnr_db for layer in plotted])
+    assert len(page.layer_plot.worst_marks.getData()[0]) == 5
+    page.metric_combo.setCurrentIndex(page.metric_combo.findData("mean_squared_error"))
+    _, mse = curve.getData()
+    assert not np.allclose(mse, y) and np.allclose(mse, [layer.metrics.mean_squared_error for layer in plotted])
+    page.log_check.setChecked(True)
+    assert page.layer_plot.plot.ctrl.logYCheck.isChecked()
+    page.metric_combo.setCurrentIndex(page.metric_combo.findData("sqnr_db"))
+    assert not page.log_check.isEnabled()  # SQNR can be negative: no log scale
+
+    # Clicking a point selects its layer everywhere, and the Compare page stays in front.
+    target = next(i for i, layer in enumerate(plotted) if layer.op_index == 7)
+    spot = curve.scatter.points()[target]
+    curve.sigPointsClicked.emit(curve, [spot], None)
+    layer = page.selected_layer
+    assert layer is plotted[target] and layer.op_index == 7
+    assert page.layer_table.currentIndex().row() == page.layer_model.row_of(candidate.layers.index(layer))
+    assert view.tabs.currentIndex() == COMPARE_TAB
+    assert view.op_table.currentIndex().data(INDEX_ROLE) == 7
+    assert "#7" in view.detail.info.toHtml() and layer.op in view.detail.info.toHtml()
+    # Per-tensor view: both histograms, a thinned scatter plot, the error's histogram.
+    qtbot.waitUntil(lambda: "values" in page.tensor_info.text() and "Reading" not in page.tensor_info.text(),
+                    timeout=RUN_TIMEOUT_MS)
+    plots = page.tensor_plots
+    for step in (plots.reference_curve, plots.candidate_curve, plots.error_curve):
+        assert step.getData()[1].sum() > 0
+    points = len(plots.scatter.getData()[0])
+    assert 0 < points <= SCATTER_POINTS
+    # Another input: new values; back to the first: from the cache, at once.
+    first = plots.reference_curve.getData()[1].copy()
+    page.input_combo.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: not np.array_equal(plots.reference_curve.getData()[1], first), timeout=RUN_TIMEOUT_MS)
+    page.input_combo.setCurrentIndex(0)
+    assert np.array_equal(plots.reference_curve.getData()[1], first)
+    # A row chosen in the table does the same as a click; a model input selects the input tensor.
+    page.layer_table.selectRow(page.layer_model.row_of(0))
+    assert page.selected_layer.op_index == -1
+    assert view.tensor_table.currentIndex().data(INDEX_ROLE) == view.model.subgraphs[0].inputs[0]
+    assert view.tabs.currentIndex() == COMPARE_TAB
+
+    # Outputs: vww is a two-class classifier (softmax).
+    output = next(out for out in candidate.outputs if out.kind == "classifier")
+    assert len(page.output_tables) == 1 and page.output_tables[0].rowCount() == len(comparison.inputs)
+    assert f"top-1 agreement {output.top1_agreement:.0%}" in page.output_headers[0].text()
+    assert not page.output_tables[0].item(0, 0).icon().isNull()  # the photo's thumbnail
+    assert page.output_metrics_table.item(0, 0).text() == output.name
+    assert page.results_tabs.tabText(2) == f"Unmatched ({len(candidate.unmatched)})"
+
+
+@needs_shared
+def test_bad_candidate_and_bad_input_give_messages(qtbot, window, tmp_path):
+    view, page = compare_page(qtbot, window)
+    fake = tmp_path / "notes.tflite"
+    fake.write_text("this is not a model\n" * 20)
+    text_input = tmp_path / "readme.png"
+    text_input.write_text("not an image either")
+    page.add_candidates([str(fake), str(shared_model(INT8))])
+    qtbot.waitUntil(lambda: page.messages() != [], timeout=RUN_TIMEOUT_MS)
+    assert page.messages()[0].startswith("notes.tflite: ") and "\n" not in page.messages()[0]
+    assert page.message_view.isVisible() and "notes.tflite" in page.message_view.toPlainText()
+    page.add_inputs([*photos(1), str(text_input)])
+    run_and_wait(qtbot, page)
+    assert [c.file_name for c in page.result.comparison.candidates] == ["vww_96_int8.tflite"]  # the bad one skipped
+    messages = page.messages()
+    assert any(m.startswith("readme.png: not a readable image") for m in messages), messages
+    assert page.result.comparison.inputs == (os.path.basename(photos(1)[0]),)
+    assert page.layer_model.rowCount() > 0
+
+    # Only unusable inputs: one message, no results, no exception; the page stays usable.
+    page.clear_inputs()
+    page.add_inputs([str(text_input)])
+    run_and_wait(qtbot, page)
+    assert any("no usable input" in m and "readme.png" in m for m in page.messages())
+    assert page.run_button.isEnabled()
+    # A custom normalization that is not numbers stops Run, saying why.
+    page.set_normalization("custom")
+    page.mean_edit.setText("half")
+    page.std_edit.setText("127.5")
+    assert not page.run_button.isEnabled() and "mean: give numbers" in page.run_status.text()
+    page.set_normalization("signed")
+    assert page.run_button.isEnabled() and "[−1, 1]" in page.preprocessing_label.text()
+
+
+@needs_shared
+def test_cancel_keeps_what_was_measured_and_says_random(qtbot, window):
+    view, page = compare_page(qtbot, window)
+    page.add_candidates([str(shared_model(INT8))])
+    page.add_inputs(photos(2))
+    page.set_random_inputs(400)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=RUN_TIMEOUT_MS)
+    page.run()
+    qtbot.waitUntil(lambda: page.progress_bar.maximum() == 400 and page.progress_bar.value() >= 1,
+                    timeout=RUN_TIMEOUT_MS)
+    page.cancel_button.click()
+    assert page.run_status.text() == "Cancelling…" and not page.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: not page.running, timeout=RUN_TIMEOUT_MS)
+    assert page.run_status.text().startswith("Cancelled")
+    comparison = page.result.comparison if page.result is not None else None
+    if comparison is not None:  # stopped between inputs: what was measured is shown, marked
+        assert comparison.cancelled and 0 < len(comparison.inputs) < 400
+        assert comparison.random_inputs and page.random_banner.isVisible()
+        assert "random data" in page.random_banner.text() and "RANDOM" in page.layer_plot.plot.titleLabel.text
+    # The app carries on: a short run after the cancel completes.
+    page.set_random_inputs(2)
+    run_and_wait(qtbot, page)
+    assert page.run_status.text().startswith("Compared on 2 inputs")
+    assert len(page.result.comparison.inputs) == 2 and page.random_banner.isVisible()
+    page.set_random_inputs(None)
+    assert page.input_list.isEnabled()
+
+
+@needs_shared
+def test_closing_the_view_during_a_run_stops_the_interpreter(qtbot, window):
+    view, page = compare_page(qtbot, window)
+    page.add_candidates([str(shared_model(INT8))])
+    page.set_random_inputs(400)
+    qtbot.waitUntil(page.run_button.isEnabled, timeout=RUN_TIMEOUT_MS)
+    page.run()
+    qtbot.waitUntil(lambda: page.progress_bar.value() >= 1, timeout=RUN_TIMEOUT_MS)
+    workers = page._workers
+    window.close_tab(window.tabs.currentIndex())
+    qtbot.waitUntil(lambda: not workers.started, timeout=RUN_TIMEOUT_MS)  # the job let go, the process closed
+    assert window.tabs.count() == 0
+
+
+@needs_shared
+def test_drops_and_the_compare_menu(qtbot, window, monkeypatch, tmp_path):
+    float_view = open_and_wait(qtbot, window, shared_model(FLOAT))
+    int8_path = str(shared_model(INT8))
+    open_and_wait(qtbot, window, int8_path)
+    window.tabs.setCurrentIndex(0)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(
+        lambda *args, **kwargs: (asked.append(args) or [int8_path], "")))
+    window.compare_action.trigger()
+    assert window.compare_action.shortcut().toString() == "Ctrl+K"
+    assert float_view.tabs.currentIndex() == COMPARE_TAB and len(asked) == 1
+    page = float_view.compare_page
+    assert page.candidate_paths == [int8_path]
+    # The other open tabs are offered as candidates.
+    page.remove_candidate(int8_path)
+    page.open_models_menu.aboutToShow.emit()
+    offered = [a.text() for a in page.open_models_menu.actions()]
+    assert int8_path in offered and str(shared_model(FLOAT)) not in offered
+    next(a for a in page.open_models_menu.actions() if a.text() == int8_path).trigger()
+    assert page.candidate_paths == [int8_path]
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(p) for p in (str(shared_model(INT8)), photos(1)[0], str(folder))])
+    page.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                              Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    assert page.candidate_paths == [int8_path]  # already there: not twice
+    assert page.input_paths == [photos(1)[0], str(folder)]
+    assert window.tabs.count() == 2  # the window did not open the dropped model
+
+
+def test_metric_text():
+    assert format_metric("sqnr_db", math.inf) == "exact"
+    assert format_metric("rmse_over_scale", None) == "—" and format_metric("cosine", math.nan) == "—"
+    assert format_metric("sqnr_db", 21.234) == "21.2" and format_metric("mean_squared_error", 0.000371) == "0.000371"
+
+
+def test_infinite_and_unloggable_values_are_pinned_not_dropped():
+    from tflite_inspector.gui.plots import pin_values
+
+    shown, pinned = pin_values([np.array([10.0, math.inf, math.nan, 30.0])], log=False)
+    assert shown[0][1] > 30 and math.isnan(shown[0][2]) and list(pinned[0]) == [1]
+    shown, pinned = pin_values([np.array([1e-4, 0.0, 1e-2]), np.array([-math.inf, 5e-3])], log=True)
+    assert 0 < shown[0][1] < 1e-4 and list(pinned[0]) == [1] and list(pinned[1]) == [0]
+    shown, pinned = pin_values([np.array([math.nan, math.inf])], log=False)  # nothing drawable: no crash
+    assert math.isnan(shown[0][0]) and math.isfinite(shown[0][1])
+
+
+@needs_shared
+def test_comparing_never_imports_tensorflow():
+    code = f"""
+import os, sys, time
+os.environ['QT_QPA_PLATFORM'] = 'offscreen'
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.gui.compare_view import CompareView
+
+page = CompareView(read_model({str(shared_model(FLOAT))!r}))
+page.show()
+page.add_candidates([{str(shared_model(INT8))!r}])
+page.set_random_inputs(2)
+deadline = time.time() + 60
+while not page.run_button.isEnabled() and time.time() < deadline:
+    app.processEvents(); time.sleep(0.01)
+page.run()
+while page.running and time.time() < deadline:
+    app.processEvents(); time.sleep(0.01)
+page.select_layer(3)
+while 'Reading' in page.tensor_info.text() and time.time() < deadline:
+    app.processEvents(); time.sleep(0.01)
+assert page.tensor_plots.scatter.getData()[0].size > 0, page.tensor_info.text()
+page.close_page()
+assert 'tensorflow' not in sys.modules, 'tensorflow was imported'
+# As the app does at a tab's close: deleted from the event loop, not by the interpreter's exit.
+page.deleteLater()
+QTimer.singleShot(0, app.quit)
+app.exec()
+print('ok')
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr
