@@ -16,6 +16,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 MODELS = ROOT.parent / "shared" / "models"
+IMAGES = ROOT.parent / "shared" / "images"
 SAMPLE = ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
 
 
@@ -91,6 +92,31 @@ def main() -> None:
     view.op_table.scrollTo(view.op_table.currentIndex(), view.op_table.ScrollHint.PositionAtTop)
     wait(app, lambda: True)
     window.grab().save(str(out / "delegates.png"))
+
+    # The Compare page: vww's float model against its int8 version on the shared photos
+    # (the bundled pair on random inputs without them), the worst layer by SQNR selected,
+    # its values on one photo beside the layer table and its op in the detail panel.
+    reference = MODELS / "gh-mlcommons-tiny" / "vww_96_float.tflite"
+    candidate = reference.with_name("vww_96_int8.tflite")
+    if not (reference.exists() and candidate.exists()):
+        reference, candidate = SAMPLE.with_name("shapes_float.tflite"), SAMPLE
+    window.resize(1600, 1000)  # the page holds a plot, a table and a tensor's plots at once
+    view = open_model(reference)
+    view.splitter.setSizes([1200, 400])
+    page = view.show_compare()
+    page.add_candidates([str(candidate)])
+    if IMAGES.is_dir():
+        page.add_inputs([str(IMAGES)])
+    else:
+        page.set_random_inputs(8)
+    wait(app, page.run_button.isEnabled)
+    page.run()
+    wait(app, lambda: not page.running, seconds=120)  # a fresh interpreter process
+    from tflite_inspector.gui.compare_view import worst_plotted
+
+    page.select_layer(worst_plotted(page.current_candidate(), page.metric)[0])
+    wait(app, lambda: "Reading" not in page.tensor_info.text())
+    window.grab().save(str(out / "compare.png"))
     (out / ".screenshots.ini").unlink(missing_ok=True)
     print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
 

@@ -24,9 +24,11 @@ from PySide6.QtWidgets import QFileDialog  # noqa: E402
 from tflite_inspector.gui.compare_view import SCATTER_POINTS, CompareView, format_metric  # noqa: E402
 from tflite_inspector.gui.main_window import MainWindow  # noqa: E402
 from tflite_inspector.gui.model_view import COMPARE_TAB, ModelView  # noqa: E402
+from tflite_inspector.gui.plots import EMPTY_BIN  # noqa: E402
 from tflite_inspector.gui.table_models import INDEX_ROLE  # noqa: E402
 
 from .conftest import IMAGES, needs_shared, shared_model  # noqa: E402
+from .graph_builder import GraphBuilder  # noqa: E402
 from .test_gui import gc_on_gui_thread, open_and_wait  # noqa: E402, F401 - gc_on_gui_thread: autouse fixture
 
 FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
@@ -99,23 +101,28 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     assert not page.log_check.isEnabled()  # SQNR can be negative: no log scale
 
     # Clicking a point selects its layer everywhere, and the Compare page stays in front.
-    target = next(i for i, layer in enumerate(plotted) if layer.op_index == 7)
+    tensors = view.model.subgraphs[0].tensors
+    target = next(i for i, layer in enumerate(plotted)  # an op output too big for one scatter plot
+                  if layer.op_index > 0 and tensors[layer.reference_tensor].num_elements > SCATTER_POINTS)
     spot = curve.scatter.points()[target]
     curve.sigPointsClicked.emit(curve, [spot], None)
     layer = page.selected_layer
-    assert layer is plotted[target] and layer.op_index == 7
+    op = layer.op_index
+    assert layer is plotted[target]
     assert page.layer_table.currentIndex().row() == page.layer_model.row_of(candidate.layers.index(layer))
     assert view.tabs.currentIndex() == COMPARE_TAB
-    assert view.op_table.currentIndex().data(INDEX_ROLE) == 7
-    assert "#7" in view.detail.info.toHtml() and layer.op in view.detail.info.toHtml()
+    assert view.op_table.currentIndex().data(INDEX_ROLE) == op
+    assert f"#{op}" in view.detail.info.toHtml() and layer.op in view.detail.info.toHtml()
     # Per-tensor view: both histograms, a thinned scatter plot, the error's histogram.
     qtbot.waitUntil(lambda: "values" in page.tensor_info.text() and "Reading" not in page.tensor_info.text(),
                     timeout=RUN_TIMEOUT_MS)
-    plots = page.tensor_plots
-    for step in (plots.reference_curve, plots.candidate_curve, plots.error_curve):
-        assert step.getData()[1].sum() > 0
+    plots, data = page.tensor_plots, page.shown_values
+    assert data.reference_counts.sum() == data.candidate_counts.sum() == data.error_counts.sum() == data.finite > 0
+    for step, counts in ((plots.reference_curve, data.reference_counts), (plots.candidate_curve, data.candidate_counts),
+                         (plots.error_curve, data.error_counts)):
+        assert np.allclose(10 ** step.getData()[1], np.maximum(counts, EMPTY_BIN))  # counts on a log scale
     points = len(plots.scatter.getData()[0])
-    assert 0 < points <= SCATTER_POINTS
+    assert 0 < points <= SCATTER_POINTS and data.finite > SCATTER_POINTS
     # Another input: new values; back to the first: from the cache, at once.
     first = plots.reference_curve.getData()[1].copy()
     page.input_combo.setCurrentIndex(1)
@@ -127,6 +134,9 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     assert page.selected_layer.op_index == -1
     assert view.tensor_table.currentIndex().data(INDEX_ROLE) == view.model.subgraphs[0].inputs[0]
     assert view.tabs.currentIndex() == COMPARE_TAB
+    window.back_action.trigger()  # the layers chosen here are in the view's history
+    assert view.op_table.currentIndex().data(INDEX_ROLE) == op and f"#{op}" in view.detail.info.toHtml()
+    view.tabs.setCurrentIndex(COMPARE_TAB)
 
     # Outputs: vww is a two-class classifier (softmax).
     output = next(out for out in candidate.outputs if out.kind == "classifier")
@@ -244,6 +254,38 @@ def test_drops_and_the_compare_menu(qtbot, window, monkeypatch, tmp_path):
     assert page.candidate_paths == [int8_path]  # already there: not twice
     assert page.input_paths == [photos(1)[0], str(folder)]
     assert window.tabs.count() == 2  # the window did not open the dropped model
+
+
+def test_requantized_rows_are_listed_but_not_plotted_and_unmatched_are_listed(qtbot, window, tmp_path):
+    """A float RELU against an int8 RELU between QUANTIZE and DEQUANTIZE, plus an op of its own."""
+    reference = GraphBuilder()
+    x, y = reference.tensor("x", [1, 4]), reference.tensor("y", [1, 4])
+    reference.op("RELU", [x], [y])
+    candidate = GraphBuilder()
+    x = candidate.tensor("x", [1, 4])
+    xq = candidate.tensor("x_int8", [1, 4], "INT8", scale=0.05, zero_point=0)
+    yq = candidate.tensor("relu_int8", [1, 4], "INT8", scale=0.05, zero_point=0)
+    y, extra = candidate.tensor("y", [1, 4]), candidate.tensor("extra", [1, 2])
+    candidate.op("QUANTIZE", [x], [xq])
+    candidate.op("RELU", [xq], [yq])
+    candidate.op("DEQUANTIZE", [yq], [y])
+    candidate.op("SLICE", [y, candidate.constant("begin", np.array([0, 0], np.int32)),
+                          candidate.constant("size", np.array([1, 2], np.int32))], [extra])
+    (tmp_path / "relu_float.tflite").write_bytes(reference.build())
+    (tmp_path / "relu_int8.tflite").write_bytes(candidate.build(outputs=[y, extra]))
+    view = open_and_wait(qtbot, window, tmp_path / "relu_float.tflite")
+    page = view.show_compare()
+    assert not page.normalization_combo.isEnabled()  # no image input: arrays are used as they are
+    page.add_candidates([str(tmp_path / "relu_int8.tflite")])
+    page.set_random_inputs(3)
+    run_and_wait(qtbot, page)
+    layers = page.current_candidate().layers
+    assert sorted(layer.how for layer in layers) == ["input", "output", "requantized", "requantized"]
+    assert page.layer_model.rowCount() == 4
+    assert len(page.layer_plot.curves[0].getData()[0]) == 2
+    assert page.results_tabs.tabText(2) == "Unmatched (1)"
+    assert page.unmatched_table.item(0, 2).text() == "extra" and page.unmatched_table.item(0, 0).text() == "candidate"
+    assert page.random_banner.isVisible()
 
 
 def test_metric_text():

@@ -516,6 +516,7 @@ class CompareView(QWidget):
         self._values_job: Job | None = None
         self.layer_plot: LayerErrorPlot | None = None
         self.tensor_plots: TensorPairPlots | None = None
+        self.shown_values: TensorPairData | None = None  # in the tensor plots
         self.output_headers: list[QLabel] = []
         self.output_tables: list[QTableWidget] = []
 
@@ -567,9 +568,9 @@ class CompareView(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._sized:
-            # Once the page has its height: the setup as tall as it needs, up to a third.
+            # Once the page has its height: the setup as tall as it needs, up to 36 %.
             self._sized = True
-            setup = min(self.splitter.widget(0).widget().sizeHint().height() + 4, self.height() // 3)
+            setup = min(self.splitter.widget(0).widget().sizeHint().height() + 4, self.height() * 9 // 25)
             self.splitter.setSizes([setup, max(self.height() - setup, 1)])
 
     # -- building ---------------------------------------------------------------------
@@ -717,16 +718,20 @@ class CompareView(QWidget):
         self.candidate_combo = QComboBox()
         self.candidate_combo.setToolTip("The candidate shown in the table, the tensor view, outputs and unmatched")
         self.candidate_combo.currentIndexChanged.connect(self._candidate_chosen)
-        bar = QHBoxLayout()
+        # Beside the tabs it applies to, where it takes no line of its own.
+        chooser = QWidget()
+        bar = QHBoxLayout(chooser)
+        bar.setContentsMargins(8, 0, 0, 2)
         bar.addWidget(QLabel("Candidate"))
-        bar.addWidget(self.candidate_combo, 1)
+        bar.addWidget(self.candidate_combo)
+        self.candidate_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.random_banner)
-        layout.addLayout(bar)
         self.results_tabs = QTabWidget()
         self.results_tabs.addTab(self._build_layers_tab(), "Layers")
         self.results_tabs.addTab(self._build_outputs_tab(), "Outputs")
         self.results_tabs.addTab(self._build_unmatched_tab(), "Unmatched")
+        self.results_tabs.setCornerWidget(chooser, Qt.Corner.TopRightCorner)
         layout.addWidget(self.results_tabs, 1)
         return page
 
@@ -1166,10 +1171,10 @@ class CompareView(QWidget):
         self._ensure_plots()
         self.results_stack.setCurrentIndex(1)
         candidates = ", ".join(c.file_name for c in self._shown)
-        lines = [f"{os.path.basename(comparison.reference)} against {candidates} on {comparison.inputs_description}"
-                 + (f" (cancelled: {len(comparison.inputs)} measured)" if comparison.cancelled else "")]
-        lines.append(f"Preprocessing: {comparison.preprocessing}")
-        self.summary_label.setText("\n".join(lines))
+        self.summary_label.setText(
+            f"{os.path.basename(comparison.reference)} against {candidates} on {comparison.inputs_description}"
+            + (f" (cancelled: {len(comparison.inputs)} measured)" if comparison.cancelled else "")
+            + f" · preprocessing: {comparison.preprocessing}")
         self.random_banner.setVisible(comparison.random_inputs)
         self.random_banner.setText(
             f"Random inputs ({comparison.inputs_description}): these numbers come from random data, "
@@ -1350,8 +1355,10 @@ class CompareView(QWidget):
             self._request_values()
 
     def _show_values(self, data: TensorPairData | None) -> None:
+        self.shown_values = data
         if self.tensor_plots is None:
             return
+        self.tensor_plots.widget.setVisible(data is not None)
         if data is None:
             self.tensor_plots.set_data(None, None, None, None, None)
             return
@@ -1365,7 +1372,8 @@ class CompareView(QWidget):
     def _describe_layer(self, layer: LayerError, sample: int, data: TensorPairData | None,
                         loading: bool = False) -> None:
         where = "a model input" if layer.op_index < 0 else f"output of op {layer.op_index} {layer.op}"
-        lines = [f"{_elided(layer.reference_name)} ({where}; matched by {layer.how}; candidate {layer.candidate_dtype})"]
+        lines = [f"{_elided(layer.reference_name)} ({where}; matched by {layer.how}; "
+                 f"candidate {layer.candidate_dtype})"]
         self.tensor_info.setToolTip(layer.reference_name)
         if 0 <= sample < len(layer.per_input):
             m = layer.per_input[sample]
@@ -1400,7 +1408,10 @@ class CompareView(QWidget):
             for column, text in enumerate(cells):
                 metrics.setItem(row, column, QTableWidgetItem(text))
         self._fix_table(metrics, (220, 80))
-        metrics.setMaximumHeight(28 + 24 * max(len(candidate.outputs), 1))
+        metrics.verticalHeader().setDefaultSectionSize(24)
+        # As tall as its rows (and a scroll bar): the top-k tables below need the room.
+        metrics.setFixedHeight(metrics.horizontalHeader().sizeHint().height() + 24 * len(candidate.outputs)
+                               + metrics.horizontalScrollBar().sizeHint().height() + 2 * metrics.frameWidth() + 2)
         self.output_metrics_table = metrics
         self.outputs_layout.addWidget(QLabel("Outputs (the mean over the inputs)"))
         self.outputs_layout.addWidget(metrics)

@@ -56,6 +56,8 @@ class TensorPlots:
 
 CANDIDATE_COLORS = ("#2a5bb0", "#e67e22", "#27ae60", "#8e44ad", "#16a085", "#7f8c8d", "#c0392b")
 WORST_COLOR = "#c0392b"
+EMPTY_BIN = 0.5  # where an empty histogram bin is drawn on a log scale of counts
+PINNED_LABEL = "exact (∞) or off the scale: pinned to the edge"
 REFERENCE_COLOR = "#2a5bb0"
 CANDIDATE_COLOR = "#e67e22"
 
@@ -124,6 +126,7 @@ class LayerErrorPlot:
         self._worst_label = ""
         self._series: list[LayerSeries] = []
         self._shown: list[np.ndarray] = []
+        self._pinned_in_legend = False
 
     def _marks(self, symbol: str, size: int, pen: Any) -> pg.PlotDataItem:
         item = pg.PlotDataItem([], [], pen=None, symbol=symbol, symbolSize=size, symbolPen=pen, symbolBrush=None)
@@ -150,7 +153,7 @@ class LayerErrorPlot:
             self.plot.addItem(curve)
             self.curves.append(curve)
         self.legend.addItem(self.worst_marks, worst_label)
-        self.legend.addItem(self.pinned_marks, "∞ or not drawable: pinned to the edge")
+        self._pinned_in_legend = False
         self._names = names
         self._worst_label = worst_label
 
@@ -168,6 +171,12 @@ class LayerErrorPlot:
             edges.extend((s.x[k], y[k], (i, int(s.positions[k]))) for k in edge)
         for item, points in ((self.worst_marks, worst), (self.pinned_marks, edges)):
             item.setData([p[0] for p in points], [p[1] for p in points], data=[p[2] for p in points])
+        if bool(edges) != self._pinned_in_legend:  # explained only when there are some
+            if edges:
+                self.legend.addItem(self.pinned_marks, PINNED_LABEL)
+            else:
+                self.legend.removeItem(self.pinned_marks)
+            self._pinned_in_legend = bool(edges)
         self.plot.setLabel("left", y_title)
         self.plot.enableAutoRange()
         self._shown = shown
@@ -188,19 +197,27 @@ class LayerErrorPlot:
 
 class TensorPairPlots:
     """One matched tensor on one input: both tensors' value histograms, candidate against
-    reference (with the y = x line), and the histogram of the error."""
+    reference (with the y = x line), and the histogram of the error.
+
+    Counts are on a log scale: after a ReLU, or where both tensors are zero, one bin holds
+    most values and would flatten every other bin to the axis. Empty bins are drawn at
+    EMPTY_BIN, under the one-value line, so the curves stay unbroken."""
 
     def __init__(self) -> None:
         self.widget = pg.GraphicsLayoutWidget()
         self.widget.setBackground("w")
         self.widget.setMinimumHeight(300)
-        self.values_plot = self.widget.addPlot(row=0, col=0, title="Values")
-        self.values_plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        # The title names the curves: a legend would cover a plot this short.
+        self.values_plot = self.widget.addPlot(
+            row=0, col=0, title=f"Values: <span style='color:{REFERENCE_COLOR}'>reference</span>, "
+                                f"<span style='color:{CANDIDATE_COLOR}'>candidate (dequantized)</span>")
         self.reference_curve = self.values_plot.plot(
-            [0, 1], [0], stepMode="center", pen=pg.mkPen(REFERENCE_COLOR, width=1.5), name="reference")
+            [0, 1], [EMPTY_BIN], stepMode="center", pen=pg.mkPen(REFERENCE_COLOR, width=2), name="reference")
         self.candidate_curve = self.values_plot.plot(
-            [0, 1], [0], stepMode="center", pen=pg.mkPen(CANDIDATE_COLOR, width=1.5), name="candidate (dequantized)")
+            [0, 1], [EMPTY_BIN], stepMode="center", pen=pg.mkPen(CANDIDATE_COLOR, width=1.2),
+            name="candidate (dequantized)")
         self.values_plot.setLabel("left", "count")
+        self.values_plot.setLogMode(x=False, y=True)
         self.scatter_plot = self.widget.addPlot(row=1, col=0, title="Candidate against reference")
         self.scatter_plot.setLabel("bottom", "reference")
         self.scatter_plot.setLabel("left", "candidate")
@@ -208,26 +225,27 @@ class TensorPairPlots:
         self.scatter = pg.ScatterPlotItem(size=3, pen=None, brush=pg.mkBrush(42, 91, 176, 90))
         self.scatter_plot.addItem(self.scatter)
         self.error_plot = self.widget.addPlot(row=2, col=0, title="Error (candidate − reference)")
-        self.error_curve = self.error_plot.plot(
-            [0, 1], [0], stepMode="center", fillLevel=0, brush=(192, 57, 43, 110), pen=pg.mkPen(WORST_COLOR))
+        self.error_curve = self.error_plot.plot([0, 1], [EMPTY_BIN], stepMode="center",
+                                                pen=pg.mkPen(WORST_COLOR, width=1.5))
         self.error_plot.setLabel("left", "count")
+        self.error_plot.setLogMode(x=False, y=True)
 
     def set_data(self, reference_counts: np.ndarray | None, candidate_counts: np.ndarray | None,
                  value_edges: np.ndarray | None, scatter: tuple[np.ndarray, np.ndarray] | None,
                  error: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Histogram counts with their edges, the (reference, candidate) points, the error's
         (counts, edges); None empties the plots."""
-        if value_edges is None or reference_counts is None or candidate_counts is None or scatter is None or error is None:
+        if any(part is None for part in (reference_counts, candidate_counts, value_edges, scatter, error)):
             for curve in (self.reference_curve, self.candidate_curve, self.error_curve):
-                curve.setData([0, 1], [0])
+                curve.setData([0, 1], [EMPTY_BIN])
             self.scatter.setData([], [])
             self.identity_line.setData([0, 1], [0, 1])
             return
-        self.reference_curve.setData(value_edges, reference_counts)
-        self.candidate_curve.setData(value_edges, candidate_counts)
+        self.reference_curve.setData(value_edges, np.maximum(reference_counts, EMPTY_BIN))
+        self.candidate_curve.setData(value_edges, np.maximum(candidate_counts, EMPTY_BIN))
         self.scatter.setData(scatter[0], scatter[1])
         lo, hi = float(value_edges[0]), float(value_edges[-1])
         self.identity_line.setData([lo, hi], [lo, hi])
-        self.error_curve.setData(error[1], error[0])
+        self.error_curve.setData(error[1], np.maximum(error[0], EMPTY_BIN))
         for plot in (self.values_plot, self.scatter_plot, self.error_plot):
             plot.enableAutoRange()
