@@ -369,3 +369,13 @@ def test_bundled_sample_pair_takes_labels_from_the_attached_zip(worker):
     assert out.labels_source == "labels.txt in shapes_float.tflite"
     assert [t.reference[0][1] for t in out.top[:2]] == ["circle", "square"]
     assert {label for _, label, _ in out.top[0].candidate} == {"circle", "square", "triangle"}
+
+
+@needs_shared
+def test_a_stop_with_nothing_running_does_not_mark_the_next_request():
+    path = str(shared_model(VWW_INT8))
+    with RuntimeWorker(timeout_s=60) as fresh:
+        assert fresh.interpreter_details(path).op_names
+        fresh.stop()  # idle: the process goes, nothing was asked
+        assert fresh.interpreter_details(path).op_names  # a new process answers
+        assert not fresh._stopping

@@ -391,17 +391,21 @@ def compare_files(request: ComparisonRequest, worker: RuntimeWorker, *,
             if path == request.reference:
                 raise
             # compare_models gives an unreadable candidate its own error.
-    preprocessing, samples = prepare_samples(
-        models, request.inputs, normalization=request.normalization, resize=request.resize,
-        random_count=request.random_count, seed=request.seed, limit=request.limit,
-    )
-    labels = read_label_file(request.labels_path) if request.labels_path else None
-    readable = {m.path: m for m in models}
-    comparison = compare_models(
-        models[0], [readable.get(p, p) for p in request.candidates], samples, worker, labels=labels,
-        labels_source=os.path.basename(request.labels_path) if request.labels_path else None,
-        preprocessing=preprocessing.describe(), progress=progress, cancelled=cancelled,
-    )
+    try:
+        preprocessing, samples = prepare_samples(
+            models, request.inputs, normalization=request.normalization, resize=request.resize,
+            random_count=request.random_count, seed=request.seed, limit=request.limit,
+        )
+        labels = read_label_file(request.labels_path) if request.labels_path else None
+        readable = {m.path: m for m in models}
+        comparison = compare_models(
+            models[0], [readable.get(p, p) for p in request.candidates], samples, worker, labels=labels,
+            labels_source=os.path.basename(request.labels_path) if request.labels_path else None,
+            preprocessing=preprocessing.describe(), progress=progress, cancelled=cancelled,
+        )
+    finally:
+        for model in models:  # the results hold no views into them
+            model.close()
     return ComparisonRun(preprocessing, samples, comparison)
 
 

@@ -302,9 +302,16 @@ class RuntimeWorker:
         """Stop the request under way, from any thread: it fails with RuntimeFailure("stopped")
         and the next request starts a fresh process."""
         process = self._process
-        if process is not None and process.is_alive():
-            self._stopping = True
-            process.kill()
+        if process is None or not process.is_alive():
+            return
+        if self._lock.acquire(blocking=False):  # nothing under way: just end the process
+            try:
+                self._kill()
+            finally:
+                self._lock.release()
+            return
+        self._stopping = True
+        process.kill()
 
     def _kill(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -320,6 +327,7 @@ class RuntimeWorker:
 
     def _request(self, kind: str, *args: Any) -> Any:
         if self._process is None or not self._process.is_alive():
+            self._stopping = False  # a stop() that found no request under way is spent
             self._start()
         assert self._conn is not None and self._process is not None
         try:
