@@ -57,3 +57,22 @@ def shared_model(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is not available")
     return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown main window with its own settings file, large enough for the delegate and compare
+    pages; closing its tabs afterwards stops their interpreter processes. Qt is imported here,
+    not at the top, so tests that never open a window never load it."""
+    from PySide6.QtCore import QSettings
+
+    from tflite_inspector.gui.main_window import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 800)
+    w.show()
+    yield w
+    for i in reversed(range(w.tabs.count())):
+        w.close_tab(i)

@@ -13,16 +13,14 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
 from tflite_inspector.gui.compare_view import SCATTER_POINTS, CompareView, format_metric  # noqa: E402
-from tflite_inspector.gui.main_window import MainWindow  # noqa: E402
 from tflite_inspector.gui.model_view import COMPARE_TAB, ModelView  # noqa: E402
 from tflite_inspector.gui.plots import EMPTY_BIN  # noqa: E402
 from tflite_inspector.gui.table_models import INDEX_ROLE  # noqa: E402
@@ -36,16 +34,6 @@ INT8 = "gh-mlcommons-tiny/vww_96_int8.tflite"
 RUN_TIMEOUT_MS = 60_000  # the first request starts an interpreter process
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 800)
-    w.show()
-    yield w
-    for i in reversed(range(w.tabs.count())):
-        w.close_tab(i)  # stops the pages' interpreter processes
 
 
 def photos(count: int) -> list[str]:

@@ -16,7 +16,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings, Qt, QUrl  # noqa: E402
+from PySide6.QtCore import Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QColor  # noqa: E402
 
 from tflite_inspector.core import compat, delegate_rules  # noqa: E402
@@ -31,7 +31,6 @@ from tflite_inspector.gui.delegates import (  # noqa: E402
     DelegateResult,
     percent,
 )
-from tflite_inspector.gui.main_window import MainWindow  # noqa: E402
 from tflite_inspector.gui.model_view import OPERATORS_TAB, ModelView  # noqa: E402
 from tflite_inspector.gui.table_models import INDEX_ROLE  # noqa: E402
 
@@ -45,14 +44,6 @@ ANALYSIS_TIMEOUT_MS = 30_000
 RUNTIME_TIMEOUT_MS = 90_000  # a fresh interpreter process per check
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 800)
-    w.show()
-    return w
 
 
 def wait_for_rules(qtbot, view: ModelView) -> None:
