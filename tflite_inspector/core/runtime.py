@@ -118,6 +118,17 @@ def _default_delegate_nodes(litert: Any, path: str) -> dict[str, Any]:
 OUTPUT_VALUES_LIMIT = 1 << 16
 
 
+@dataclass
+class _Loaded:
+    """An interpreter and what every run needs from its details, read once when it is loaded."""
+
+    file_key: tuple[int, int]  # size and modification time of the file it was loaded from
+    interpreter: Any
+    quantization: dict[int, tuple]  # quantized integer tensor -> (scales, zero points, axis)
+    inputs: list[tuple[int, Any, float | None, int]]  # (tensor, dtype, scale, zero point)
+    outputs: list[int]
+
+
 class _PreservingInterpreters:
     """Interpreters kept across requests in the worker, all tensors preserved, delegates off
     (a delegate computes its partition's intermediates in its own memory, out of reach).
@@ -128,62 +139,70 @@ class _PreservingInterpreters:
     def __init__(self, litert: Any, keep: int = 8) -> None:
         self._litert = litert
         self._keep = keep
-        self._cache: dict[str, tuple[tuple[int, int], Any, dict[int, tuple]]] = {}
+        self._cache: dict[str, _Loaded] = {}
 
-    def _get(self, path: str) -> tuple[Any, dict[int, tuple]]:
-        stat = os.stat(path)
-        key = (stat.st_size, stat.st_mtime_ns)
-        cached = self._cache.pop(path, None)
-        if cached is None or cached[0] != key:
-            interpreter = self._litert.Interpreter(
-                model_path=path,
-                experimental_op_resolver_type=self._litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-                experimental_preserve_all_tensors=True,
-            )
-            interpreter.allocate_tensors()
-            quantization = {}
-            for t in interpreter.get_tensor_details():
-                qp = t["quantization_parameters"]
-                if len(qp["scales"]) and np.dtype(t["dtype"]).kind in "iu":
-                    quantization[int(t["index"])] = (qp["scales"], qp["zero_points"], int(qp["quantized_dimension"]))
-            cached = (key, interpreter, quantization)
-        self._cache[path] = cached  # most recently used last
-        while len(self._cache) > self._keep:
-            self._cache.pop(next(iter(self._cache)))
-        return cached[1], cached[2]
-
-    def _run(self, path: str, values: Sequence[np.ndarray]) -> tuple[Any, dict[int, tuple]]:
-        from .inputs import feed_value
-
-        interpreter, quantization = self._get(path)
-        details = interpreter.get_input_details()
-        if len(details) != len(values):
-            raise ValueError(f"the model has {len(details)} inputs; {len(values)} values were given")
-        for detail, value in zip(details, values):
+    def _load(self, path: str, file_key: tuple[int, int]) -> _Loaded:
+        interpreter = self._litert.Interpreter(
+            model_path=path,
+            experimental_op_resolver_type=self._litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            experimental_preserve_all_tensors=True,
+        )
+        interpreter.allocate_tensors()
+        quantization = {}
+        for t in interpreter.get_tensor_details():
+            qp = t["quantization_parameters"]
+            if len(qp["scales"]) and np.dtype(t["dtype"]).kind in "iu":
+                quantization[int(t["index"])] = (qp["scales"], qp["zero_points"], int(qp["quantized_dimension"]))
+        inputs = []
+        for detail in interpreter.get_input_details():
             scales = detail["quantization_parameters"]["scales"]
             zero_points = detail["quantization_parameters"]["zero_points"]
-            scale = float(scales[0]) if len(scales) == 1 else None
-            zero_point = int(zero_points[0]) if len(zero_points) == 1 else 0
-            interpreter.set_tensor(detail["index"], feed_value(value, detail["dtype"], scale, zero_point))
-        interpreter.invoke()
-        return interpreter, quantization
+            inputs.append((
+                detail["index"], detail["dtype"],
+                float(scales[0]) if len(scales) == 1 else None,
+                int(zero_points[0]) if len(zero_points) == 1 else 0,
+            ))
+        outputs = [detail["index"] for detail in interpreter.get_output_details()]
+        return _Loaded(file_key, interpreter, quantization, inputs, outputs)
+
+    def _get(self, path: str) -> _Loaded:
+        stat = os.stat(path)
+        file_key = (stat.st_size, stat.st_mtime_ns)
+        loaded = self._cache.pop(path, None)
+        if loaded is None or loaded.file_key != file_key:
+            loaded = self._load(path, file_key)
+        self._cache[path] = loaded  # most recently used last
+        while len(self._cache) > self._keep:
+            self._cache.pop(next(iter(self._cache)))
+        return loaded
+
+    def _run(self, path: str, values: Sequence[np.ndarray]) -> _Loaded:
+        from .inputs import feed_value
+
+        loaded = self._get(path)
+        if len(loaded.inputs) != len(values):
+            raise ValueError(f"the model has {len(loaded.inputs)} inputs; {len(values)} values were given")
+        for (index, dtype, scale, zero_point), value in zip(loaded.inputs, values):
+            loaded.interpreter.set_tensor(index, feed_value(value, dtype, scale, zero_point))
+        loaded.interpreter.invoke()
+        return loaded
 
     @staticmethod
-    def _real(interpreter: Any, quantization: dict[int, tuple], index: int, copy: bool = False) -> np.ndarray:
+    def _real(loaded: _Loaded, index: int, copy: bool = False) -> np.ndarray:
         """The tensor's real values: dequantized when it is quantized, else as stored (a view
         into the interpreter unless `copy`; the interpreter refuses to run while views live)."""
         from .tensor_data import dequantize_array
 
-        values = interpreter.tensor(index)()
-        q = quantization.get(index)
+        values = loaded.interpreter.tensor(index)()
+        q = loaded.quantization.get(index)
         if q is None:
             return values.copy() if copy else values
         return dequantize_array(values, q[0], q[1], q[2])
 
-    def _outputs(self, interpreter: Any, quantization: dict[int, tuple]) -> list[np.ndarray | None]:
+    def _outputs(self, loaded: _Loaded) -> list[np.ndarray | None]:
         outputs = []
-        for detail in interpreter.get_output_details():
-            values = self._real(interpreter, quantization, detail["index"])
+        for index in loaded.outputs:
+            values = self._real(loaded, index)
             outputs.append(np.array(values, dtype=np.float32) if values.size <= OUTPUT_VALUES_LIMIT else None)
         return outputs
 
@@ -201,24 +220,23 @@ class _PreservingInterpreters:
                         values: Sequence[np.ndarray]) -> dict[str, Any]:
         from .metrics import tensor_error
 
-        ref_interp, ref_q = self._run(reference, values)
-        ref_outputs = self._outputs(ref_interp, ref_q)
+        ref = self._run(reference, values)
+        ref_outputs = self._outputs(ref)
         # The reference's tensors are read once, as views into its interpreter, which stay valid
         # while the candidates run in theirs; copied only when a candidate is the same file.
         needed = {r for _, pairs in candidates for r, _ in pairs}
         same_file = any(path == reference for path, _ in candidates)
-        ref_values = {r: self._real(ref_interp, ref_q, r, copy=same_file) for r in needed}
+        ref_values = {r: self._real(ref, r, copy=same_file) for r in needed}
         results = []
         for path, pairs in candidates:
             try:
-                interp, q = self._run(path, values)
+                cand = self._run(path, values)
                 metrics = []
                 for r, c in pairs:
-                    cand = self._real(interp, q, c)
-                    quant = q.get(c)
+                    quant = cand.quantization.get(c)
                     scale, axis = (quant[0], quant[2]) if quant else (None, 0)
-                    metrics.append(tensor_error(ref_values[r], cand, scale, axis))
-                results.append({"metrics": metrics, "outputs": self._outputs(interp, q)})
+                    metrics.append(tensor_error(ref_values[r], self._real(cand, c), scale, axis))
+                results.append({"metrics": metrics, "outputs": self._outputs(cand)})
             except Exception as e:  # noqa: BLE001 - the interpreter's message, for this candidate only
                 results.append({"error": f"{type(e).__name__}: {e}".strip()})
         return {"reference_outputs": ref_outputs, "candidates": results}
@@ -227,11 +245,10 @@ class _PreservingInterpreters:
                            reference_tensor: int, candidate_tensor: int, limit: int) -> dict[str, Any]:
         """Both tensors' real values on one input, as float32; evenly strided down to `limit`
         elements when larger (`sampled` says so)."""
-        ref_interp, ref_q = self._run(reference, values)
-        ref = np.array(self._real(ref_interp, ref_q, reference_tensor), dtype=np.float32).ravel()
-        interp, q = self._run(candidate, values)
-        cand = np.array(self._real(interp, q, candidate_tensor), dtype=np.float32).ravel()
-        quant = q.get(candidate_tensor)
+        ref = np.array(self._real(self._run(reference, values), reference_tensor), dtype=np.float32).ravel()
+        loaded = self._run(candidate, values)
+        cand = np.array(self._real(loaded, candidate_tensor), dtype=np.float32).ravel()
+        quant = loaded.quantization.get(candidate_tensor)
         step = max(1, -(-ref.size // limit)) if ref.size > limit else 1
         return {
             "reference": ref[::step].copy(),
