@@ -26,6 +26,7 @@ examples:
   tflite-inspector inspect models/ --json > models.jsonl
   tflite-inspector compat model.tflite --delegate gpu,nnapi --nnapi-api-level 29
   tflite-inspector compare float.tflite int8.tflite --inputs photos/
+  tflite-inspector quantize model.tflite --calibration photos/ -o variants/
   tflite-inspector                       open the desktop app on the bundled sample
   tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
@@ -140,14 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="use N random inputs instead of files (results are marked as random)")
     compare.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
     compare.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs")
-    compare.add_argument("--normalization", choices=("auto", *_presets()), default="auto",
-                         help="pixel range the model expects: unit = [0, 1], signed = [-1, 1], raw = 0-255 "
-                              "(default: auto, from metadata or a quantized input's range)")
-    compare.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
-                         help="custom normalization: real = (pixel - mean) / std, pixels 0-255")
-    compare.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
-    compare.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
-                         help="how images are fitted to the input size (default: stretch)")
+    _add_preprocessing_options(compare)
     compare.add_argument("--labels", metavar="FILE",
                          help="label file for a classifier's scores (default: the model's own, from metadata)")
     compare.add_argument("--timeout", type=float, default=60.0, metavar="S",
@@ -158,7 +152,130 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print one JSON object (docs/comparison.md)")
     compare.add_argument("--debug", action="store_true",
                          help="print a traceback with unexpected errors (for bug reports)")
+    quantize = sub.add_parser(
+        "quantize",
+        prog="tflite-inspector quantize",
+        help="produce every quantization mode of a model and compare size, latency and error in one table",
+        description=(
+            "Quantization lab. From a float .tflite (with ai-edge-quantizer) or a SavedModel folder / Keras "
+            "file (with TensorFlow's TFLiteConverter; TensorFlow runs in a separate process), write one variant "
+            "per mode to OUTDIR as <source>_<mode>.tflite, then measure each: file size, latency (median and "
+            "p90 with the LiteRT interpreter and XNNPACK), top-1 agreement and output SQNR against the float "
+            "model on your inputs, the worst layer by SQNR, and the ops GPU, XNNPACK and Edge TPU take. A mode "
+            "that leaves the model unchanged is reported with the reason, not listed. With a budget "
+            "(--max-size, --max-latency, --min-top1, --min-sqnr, --whole-model) the variants that fit are "
+            "marked and the one with the smallest error is recommended. Existing files are never replaced "
+            "without --overwrite. The settings are saved in OUTDIR/<source>_quantize.json for --rerun. "
+            "Exit status: 0 when every mode was produced and measured, 2 otherwise."
+        ),
+        epilog=(
+            "modes: " + ", ".join(_modes()) + "\n"
+            "examples:\n"
+            "  tflite-inspector quantize vww_96_float.tflite --calibration photos/ -o variants/\n"
+            "  tflite-inspector quantize saved_model/ --modes dynamic,int8,int16x8 --int8-io uint8 \\\n"
+            "      --calibration photos/ -o out/ --max-size 500kB --min-top1 95 --whole-model edgetpu\n"
+            "  tflite-inspector quantize model.keras --modes float16,int8 --random 100 -o out/   (random, marked)\n"
+            "  tflite-inspector quantize --rerun out/model_quantize.json --overwrite\n"
+        ),
+        formatter_class=_formatter,
+    )
+    quantize.add_argument("source", nargs="?", metavar="SOURCE",
+                          help="a float .tflite, a Keras file (.keras, .h5) or a SavedModel folder")
+    quantize.add_argument("--modes", default=None, metavar="LIST",
+                          help="comma-separated modes (default: " + ",".join(_default_modes()) + ")")
+    quantize.add_argument("-o", "--output", metavar="OUTDIR", help="folder for the variants and the saved settings")
+    quantize.add_argument("--calibration", nargs="+", default=[], metavar="FILE_OR_DIR",
+                          help="images or .npy/.npz arrays (or folders of them) for calibration and, unless "
+                               "--inputs is given, for measuring agreement; 100 or more are recommended")
+    quantize.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
+                          help="separate inputs to measure agreement and error on (default: the calibration inputs)")
+    quantize.add_argument("--random", type=int, default=0, metavar="N",
+                          help="use N random inputs instead of files (every result is marked as random)")
+    quantize.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
+    quantize.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs of each set")
+    _add_preprocessing_options(quantize)
+    quantize.add_argument("--int8-io", choices=_int8_io_types(), default="int8",
+                          help="input and output type of full-integer int8 from a TensorFlow source (default: int8)")
+    quantize.add_argument("--threads", type=int, default=1, metavar="N",
+                          help="interpreter threads for the latency runs (default: 1, the steadiest figures)")
+    quantize.add_argument("--runs", type=int, default=50, metavar="N",
+                          help="timed runs per variant, after 3 untimed ones (default: 50; at most ~20 s)")
+    quantize.add_argument("--max-size", type=_size, default=None, metavar="SIZE",
+                          help="budget: largest file, e.g. 500kB, 1.5MB or 300000 (bytes)")
+    quantize.add_argument("--max-latency", type=float, default=None, metavar="MS",
+                          help="budget: slowest median latency in milliseconds")
+    quantize.add_argument("--min-top1", type=_percent, default=None, metavar="PERCENT",
+                          help="budget: lowest top-1 agreement with the float model, in percent")
+    quantize.add_argument("--min-sqnr", type=float, default=None, metavar="DB", help="budget: lowest output SQNR in dB")
+    quantize.add_argument("--whole-model", choices=_lab_delegates(), default=None, metavar="DELEGATE",
+                          help="budget: this delegate must take every op (" + ", ".join(_lab_delegates()) + ")")
+    quantize.add_argument("--overwrite", action="store_true", help="replace variants and settings from an earlier run")
+    quantize.add_argument("--rerun", metavar="SETTINGS",
+                          help="re-do a run from its saved <source>_quantize.json (other options are ignored)")
+    quantize.add_argument("--timeout", type=float, default=1800.0, metavar="S",
+                          help="seconds one conversion may take before it is stopped (default: 1800)")
+    quantize.add_argument("--json", action="store_true", help="print one JSON object (docs/quantization.md)")
+    quantize.add_argument("--debug", action="store_true",
+                          help="print a traceback with unexpected errors (for bug reports)")
     return parser
+
+
+def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--normalization", choices=("auto", *_presets()), default="auto",
+                        help="pixel range the model expects: unit = [0, 1], signed = [-1, 1], raw = 0-255 "
+                             "(default: auto, from metadata or a quantized input's range)")
+    parser.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
+                        help="custom normalization: real = (pixel - mean) / std, pixels 0-255")
+    parser.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
+    parser.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
+                        help="how images are fitted to the input size (default: stretch)")
+
+
+def _modes() -> tuple[str, ...]:
+    from .core.conversion import MODES
+
+    return tuple(MODES)
+
+
+def _default_modes() -> tuple[str, ...]:
+    from .core.conversion import DEFAULT_MODES
+
+    return DEFAULT_MODES
+
+
+def _int8_io_types() -> tuple[str, ...]:
+    from .core.conversion import INT8_IO_TYPES
+
+    return INT8_IO_TYPES
+
+
+def _lab_delegates() -> tuple[str, ...]:
+    from .core.quantization_lab import LAB_DELEGATES
+
+    return LAB_DELEGATES
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "k": 1000, "mb": 1000**2, "m": 1000**2, "gb": 1000**3, "kib": 1024,
+               "mib": 1024**2}
+
+
+def _size(value: str) -> int:
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 500kB, 1.5MB or 300000, got {value!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def _percent(value: str) -> float:
+    try:
+        number = float(value.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {value!r}") from None
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {value!r}")
+    return number / 100.0
 
 
 def _presets() -> tuple[str, ...]:
@@ -331,7 +448,7 @@ def run_compat(args: argparse.Namespace, out: IO[str]) -> int:
 
 def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
     from .core.comparison import ComparisonRequest, compare_files, comparison_dict, format_comparison_text
-    from .core.inputs import InputError, custom_normalization, preset
+    from .core.inputs import InputError
     from .core.runtime import RuntimeFailure, RuntimeWorker
 
     if not args.inputs and args.random <= 0:
@@ -341,11 +458,7 @@ def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
         _error_line("--mean and --std go together")
         return EXIT_SOME_FAILED
     try:
-        normalization = None
-        if args.mean is not None:
-            normalization = custom_normalization(args.mean, args.std)
-        elif args.normalization != "auto":
-            normalization = preset(args.normalization)
+        normalization = _normalization(args)
         request = ComparisonRequest(
             args.reference, tuple(args.candidates), tuple(args.inputs), normalization, args.resize,
             args.random, args.seed, args.limit, args.labels,
@@ -372,7 +485,76 @@ def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
     return EXIT_SOME_FAILED if failed else EXIT_OK
 
 
-SUBCOMMANDS = ("inspect", "compat", "compare")
+def _normalization(args: argparse.Namespace) -> Any:
+    """--mean/--std, else a --normalization preset, else None (derived from the model). Raises InputError."""
+    from .core.inputs import custom_normalization, preset
+
+    if args.mean is not None:
+        return custom_normalization(args.mean, args.std)
+    if args.normalization != "auto":
+        return preset(args.normalization)
+    return None
+
+
+def _lab_settings(args: argparse.Namespace) -> Any:
+    """The run's settings from the options, or from --rerun's saved file. Raises ConversionError, InputError."""
+    from .core.conversion import DEFAULT_MODES, ConversionError, parse_modes, source_kind
+    from .core.quantization_lab import Budget, LabSettings, load_settings
+
+    if args.rerun:
+        return load_settings(args.rerun)
+    if not args.source or not args.output:
+        raise ConversionError("give SOURCE and -o OUTDIR (or --rerun SETTINGS)")
+    if (args.mean is None) != (args.std is None):
+        raise ConversionError("--mean and --std go together")
+    kind = source_kind(args.source)
+    modes = parse_modes(args.modes, kind) if args.modes else DEFAULT_MODES
+    budget = Budget(args.max_size, args.max_latency, args.min_top1, args.min_sqnr, args.whole_model)
+    return LabSettings(
+        source=args.source, output_dir=args.output, modes=modes, calibration=tuple(args.calibration),
+        evaluation=tuple(args.inputs), normalization=_normalization(args), resize=args.resize, limit=args.limit,
+        random_count=args.random, seed=args.seed, int8_io=args.int8_io, threads=args.threads, runs=args.runs,
+        budget=budget,
+    )
+
+
+def run_quantize(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.conversion import ConversionError, ConversionWorker
+    from .core.inputs import InputError
+    from .core.quantization_lab import existing_outputs, format_lab_text, lab_dict, run_lab
+    from .core.runtime import RuntimeFailure, RuntimeWorker
+
+    def progress(done: int, total: int, message: str) -> None:
+        if message and not args.json and sys.stderr.isatty():
+            print(f"\r[{done + 1}/{total}] {message:60.60}", end="", file=sys.stderr, flush=True)
+
+    try:
+        settings = _lab_settings(args)
+        overwrite = args.overwrite
+        existing = existing_outputs(settings)
+        if existing and not overwrite:
+            raise ConversionError("these files exist and would be replaced: " + ", ".join(existing)
+                                  + " (use --overwrite, or another -o folder)")
+        with RuntimeWorker() as runtime, ConversionWorker(timeout_s=args.timeout) as converter:
+            result = run_lab(settings, runtime, converter, overwrite=overwrite, progress=progress)
+    except (ConversionError, ModelError, InputError, RuntimeFailure, OSError) as e:
+        if not args.json and sys.stderr.isatty():
+            print(file=sys.stderr)
+        _error_line(" ".join(str(e).split()))
+        if args.json:
+            out.write(json.dumps({"source": args.source, "error": str(e)}, ensure_ascii=False) + "\n")
+        return EXIT_SOME_FAILED
+    if not args.json and sys.stderr.isatty():
+        print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
+    if args.json:
+        out.write(json.dumps(lab_dict(result), ensure_ascii=False, allow_nan=False) + "\n")
+    else:
+        out.write(format_lab_text(result) + "\n")
+    failed = any(v.error or v.latency_error or v.evaluation_error for v in result.variants)
+    return EXIT_SOME_FAILED if failed or result.cancelled else EXIT_OK
+
+
+SUBCOMMANDS = ("inspect", "compat", "compare", "quantize")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(argv)
     args = parse_args(argv)
     try:
-        run = {"inspect": run_inspect, "compat": run_compat, "compare": run_compare}.get(args.command)
+        run = {"inspect": run_inspect, "compat": run_compat, "compare": run_compare,
+               "quantize": run_quantize}.get(args.command)
         if run is not None:
             if args.json:
                 with json_stdout() as out:

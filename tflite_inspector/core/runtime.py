@@ -7,21 +7,18 @@ the end of the caller's process. Requests and answers are plain Python values.
 
 from __future__ import annotations
 
-import multiprocessing
 import multiprocessing.connection
 import os
-import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-DEFAULT_TIMEOUT_S = 60.0
+from .worker import DEFAULT_TIMEOUT_S, RuntimeFailure, WorkerProcess, serve
 
-
-class RuntimeFailure(Exception):
-    """The interpreter could not do what was asked: its message, a crash or a timeout."""
+__all__ = ["DEFAULT_TIMEOUT_S", "RuntimeFailure", "RuntimeWorker"]
 
 
 @dataclass(frozen=True)
@@ -49,25 +46,13 @@ def _worker_main(conn: multiprocessing.connection.Connection) -> None:
     from ai_edge_litert import interpreter as litert
 
     runs = _PreservingInterpreters(litert)
-    while True:
-        try:
-            request = conn.recv()
-        except EOFError:
-            return
-        kind, args = request
-        try:
-            if kind == "details":
-                conn.send(("ok", _details(litert, *args)))
-            elif kind == "default_delegate_nodes":
-                conn.send(("ok", _default_delegate_nodes(litert, *args)))
-            elif kind == "compare_samples":
-                conn.send(("ok", runs.compare_samples(*args)))
-            elif kind == "tensor_pair_values":
-                conn.send(("ok", runs.tensor_pair_values(*args)))
-            else:
-                conn.send(("error", f"unknown request {kind!r}"))
-        except Exception as e:  # noqa: BLE001 - the interpreter's own message is the answer
-            conn.send(("error", f"{type(e).__name__}: {e}".strip()))
+    serve(conn, {
+        "details": lambda path: _details(litert, path),
+        "default_delegate_nodes": lambda path: _default_delegate_nodes(litert, path),
+        "compare_samples": runs.compare_samples,
+        "tensor_pair_values": runs.tensor_pair_values,
+        "latency": lambda *args: _latency(litert, *args),
+    })
 
 
 def _details(litert: Any, path: str) -> dict[str, Any]:
@@ -111,6 +96,37 @@ def _default_delegate_nodes(litert: Any, path: str) -> dict[str, Any]:
             }
         )
     return {"model_nodes": model_nodes, "delegate_nodes": delegate_nodes}
+
+
+def _latency(litert: Any, path: str, values: Sequence[np.ndarray] | None, runs: int, threads: int,
+             warmup: int, max_seconds: float) -> dict[str, Any]:
+    """Time `runs` invocations as an app would run the model: the default op resolver, which
+    applies XNNPACK, with `threads` threads; after `warmup` untimed runs (the first one packs
+    XNNPACK's weights). Stops early once `max_seconds` of timed runs are spent."""
+    from .inputs import feed_value
+
+    interpreter = litert.Interpreter(model_path=path, num_threads=threads)
+    model_nodes = interpreter._interpreter.NumNodes()
+    interpreter.allocate_tensors()
+    delegate_nodes = len(interpreter._get_ops_details()) - model_nodes
+    for k, detail in enumerate(interpreter.get_input_details()):
+        qp = detail["quantization_parameters"]
+        scale = float(qp["scales"][0]) if len(qp["scales"]) == 1 else None
+        zero_point = int(qp["zero_points"][0]) if len(qp["zero_points"]) == 1 else 0
+        shape = tuple(int(d) for d in detail["shape"])
+        real = values[k] if values is not None and k < len(values) else np.zeros(shape, np.float32)
+        interpreter.set_tensor(detail["index"], feed_value(np.reshape(real, shape), detail["dtype"], scale, zero_point))
+    for _ in range(warmup):
+        interpreter.invoke()
+    times = []
+    spent = 0.0
+    while len(times) < runs and (spent < max_seconds or len(times) < 3):
+        started = time.perf_counter()
+        interpreter.invoke()
+        elapsed = time.perf_counter() - started
+        times.append(elapsed * 1000.0)
+        spent += elapsed
+    return {"times_ms": times, "model_nodes": model_nodes, "delegate_nodes": delegate_nodes}
 
 
 # Outputs with more elements than this are not sent back whole (their error is in the
@@ -276,93 +292,15 @@ class DefaultDelegateNodes:
     delegate_nodes: tuple[DelegateNode, ...]
 
 
-class RuntimeWorker:
-    """A worker process that runs interpreter requests one at a time.
+class RuntimeWorker(WorkerProcess):
+    """The LiteRT interpreter in a worker process that runs requests one at a time.
 
     It is started on first use and restarted after a crash or a timeout, so one
     bad model does not stop the next. Use as a context manager, or call close().
     """
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
-        self._ctx = multiprocessing.get_context("spawn")
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn: multiprocessing.connection.Connection | None = None
-        # One request at a time on the pipe, whichever thread asks (the app's jobs may overlap).
-        self._lock = threading.RLock()
-        self._stopping = False
-
-    def __enter__(self) -> RuntimeWorker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _start(self) -> None:
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="litert-worker")
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None:
-            self._process.join(timeout=2)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._process = self._conn = None
-
-    def stop(self) -> None:
-        """Stop the request under way, from any thread: it fails with RuntimeFailure("stopped")
-        and the next request starts a fresh process."""
-        process = self._process
-        if process is None or not process.is_alive():
-            return
-        if self._lock.acquire(blocking=False):  # nothing under way: just end the process
-            try:
-                self._kill()
-            finally:
-                self._lock.release()
-            return
-        self._stopping = True
-        process.kill()
-
-    def _kill(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        if self._conn is not None:
-            self._conn.close()
-        self._process = self._conn = None
-
-    def request(self, kind: str, *args: Any) -> Any:
-        with self._lock:
-            return self._request(kind, *args)
-
-    def _request(self, kind: str, *args: Any) -> Any:
-        if self._process is None or not self._process.is_alive():
-            self._stopping = False  # a stop() that found no request under way is spent
-            self._start()
-        assert self._conn is not None and self._process is not None
-        try:
-            self._conn.send((kind, args))
-            if not self._conn.poll(self.timeout_s):
-                self._kill()
-                raise RuntimeFailure(f"the interpreter did not answer within {self.timeout_s:g} s")
-            status, payload = self._conn.recv()
-        except (EOFError, ConnectionError, OSError):
-            code = self._process.exitcode if self._process is not None else None
-            self._kill()
-            if self._stopping:
-                self._stopping = False
-                raise RuntimeFailure("stopped") from None
-            raise RuntimeFailure(f"the interpreter process crashed (exit code {code})") from None
-        if status != "ok":
-            raise RuntimeFailure(payload)
-        return payload
+        super().__init__(_worker_main, name="litert-worker", what="the interpreter", timeout_s=timeout_s)
 
     def interpreter_details(self, path: str) -> InterpreterDetails:
         raw = self.request("details", str(path))
@@ -393,3 +331,10 @@ class RuntimeWorker:
                            reference_tensor: int, candidate_tensor: int, limit: int = 1 << 20) -> dict[str, Any]:
         return self.request("tensor_pair_values", str(reference), str(candidate), list(values),
                             reference_tensor, candidate_tensor, limit)
+
+    def latency(self, path: str, values: Sequence[np.ndarray] | None = None, *, runs: int = 50, threads: int = 1,
+                warmup: int = 3, max_seconds: float = 20.0) -> dict[str, Any]:
+        """Invocation times in ms with XNNPACK (see `_latency`), on `values` (real values, one
+        array per input; zeros when None). The timeout grows with the time allowed for the runs."""
+        return self.request("latency", str(path), None if values is None else list(values), runs, threads, warmup,
+                            max_seconds, timeout_s=self.timeout_s + max_seconds)

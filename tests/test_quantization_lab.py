@@ -1,0 +1,351 @@
+"""The quantization lab: every mode from a real float .tflite and from a Keras model built here,
+produced by the real quantizer and converter (in their worker process), loaded and run by the
+real interpreter; dtypes, sizes, calibration, unchanged models, the budget, files never
+overwritten, re-runs, and the CLI.
+
+The Keras models are built by a child Python, so TensorFlow never loads into the test process
+(the app's tests check that the app does not import it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tflite_inspector.cli import main
+from tflite_inspector.core.conversion import ConversionError, ConversionWorker, parse_modes, source_kind
+from tflite_inspector.core.quantization_lab import (
+    MIN_CALIBRATION_SAMPLES,
+    Budget,
+    LabSettings,
+    apply_budget,
+    existing_outputs,
+    lab_dict,
+    load_settings,
+    run_lab,
+)
+from tflite_inspector.core.runtime import RuntimeWorker
+from tflite_inspector.core.tflite_reader import read_model
+
+from .conftest import EDGE_CASES, IMAGES, PROJECT_ROOT, needs_shared, shared_model
+
+VWW_FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
+ALL_TFLITE_MODES = ("float16", "dynamic", "weight-int8", "weight-int4", "int8", "int16x8")
+
+
+@pytest.fixture(scope="module")
+def workers():
+    with RuntimeWorker(timeout_s=120) as runtime, ConversionWorker(timeout_s=600) as converter:
+        yield runtime, converter
+
+
+def _dtypes(path: str) -> tuple[set[str], set[str], dict[str, str]]:
+    """(constant dtypes, activation dtypes, input dtype by name) of subgraph 0."""
+    with read_model(path) as model:
+        sg = model.main_subgraph
+        constants = {t.dtype for t in sg.tensors if t.is_constant}
+        activations = {t.dtype for t in sg.tensors if not t.is_constant}
+        inputs = {sg.tensors[i].name: sg.tensors[i].dtype for i in sg.inputs}
+    return constants, activations, inputs
+
+
+@pytest.fixture(scope="module")
+def vww_lab(workers, tmp_path_factory):
+    source = shared_model(VWW_FLOAT)
+    out = tmp_path_factory.mktemp("vww_lab")
+    settings = LabSettings(str(source), str(out), ALL_TFLITE_MODES, calibration=(str(IMAGES),), runs=5)
+    steps = []
+    result = run_lab(settings, *workers, progress=lambda done, total, message: steps.append((done, total, message)))
+    return settings, result, steps
+
+
+@needs_shared
+def test_every_mode_of_a_float_tflite_loads_and_has_the_dtypes_its_mode_means(vww_lab):
+    settings, result, _ = vww_lab
+    assert [v.mode for v in result.variants] == ["float32", *ALL_TFLITE_MODES]
+    assert all(v.error is None and v.unchanged is None for v in result.variants), [v.error for v in result.variants]
+    by_mode = {v.mode: v for v in result.variants}
+    for mode in ALL_TFLITE_MODES:
+        v = by_mode[mode]
+        assert v.path == os.path.join(settings.output_dir, f"vww_96_float_{mode}.tflite")
+        # Latency comes from the interpreter with XNNPACK: the variant loaded and ran.
+        assert v.latency is not None and v.latency.runs == 5 and v.latency.median_ms > 0, v.latency_error
+        assert v.evaluation_error is None
+    constants = {m: _dtypes(by_mode[m].path)[0] for m in ALL_TFLITE_MODES}
+    activations = {m: _dtypes(by_mode[m].path)[1] for m in ALL_TFLITE_MODES}
+    assert "FLOAT16" in constants["float16"] and "INT8" not in constants["float16"]
+    assert "INT8" in constants["dynamic"] and activations["dynamic"] <= {"FLOAT32", "INT32"}
+    assert "INT8" in constants["weight-int8"] and "FLOAT32" in activations["weight-int8"]
+    assert "INT4" in constants["weight-int4"]
+    assert "INT8" in activations["int8"]
+    assert "INT16" in activations["int16x8"] and "INT8" in constants["int16x8"]
+
+
+@needs_shared
+def test_sizes_shrink_as_each_mode_promises(vww_lab):
+    _, result, _ = vww_lab
+    size = {v.mode: v.size_bytes for v in result.variants}
+    assert size["float32"] == os.path.getsize(shared_model(VWW_FLOAT))
+    assert 0.45 < size["float16"] / size["float32"] < 0.6  # half the weights' bytes, plus the graph
+    for mode in ("dynamic", "weight-int8", "int8", "int16x8"):
+        assert 0.25 < size[mode] / size["float32"] < 0.4, mode
+    assert size["weight-int4"] < 0.8 * size["weight-int8"]
+    data = lab_dict(result)
+    assert data["variants"][1]["size_ratio"] == pytest.approx(size["float16"] / size["float32"])
+
+
+@needs_shared
+def test_calibration_on_the_shared_photos_and_its_warning(vww_lab):
+    _, result, steps = vww_lab
+    images = [p for p in IMAGES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp")]
+    assert result.calibration_count == len(images) == result.evaluation_count
+    assert not result.random_inputs and not any(v.calibrated_on_random for v in result.variants)
+    assert len(images) < MIN_CALIBRATION_SAMPLES
+    assert any(f"only {len(images)} calibration inputs" in w for w in result.warnings)
+    by_mode = {v.mode: v for v in result.variants}
+    # vww is a 2-class person detector: every mode keeps most decisions on the photos.
+    for mode in ALL_TFLITE_MODES:
+        assert by_mode[mode].top1_agreement >= 0.75, mode
+        assert by_mode[mode].worst_layer is not None
+    assert by_mode["float16"].output_sqnr_db > by_mode["int8"].output_sqnr_db > 10
+    # Progress: one message per step, ending with every step done.
+    assert steps[-1][0] == steps[-1][1] and any("int8: quantizing" in m for _, _, m in steps)
+
+
+@needs_shared
+def test_delegate_coverage_per_variant(vww_lab):
+    _, result, _ = vww_lab
+    by_mode = {v.mode: v for v in result.variants}
+    assert by_mode["int8"].coverage("edgetpu").ops_supported > 0  # Edge TPU takes integer ops only
+    assert by_mode["float32"].coverage("edgetpu").ops_supported == 0
+    assert by_mode["float32"].coverage("xnnpack").whole_model
+
+
+@needs_shared
+def test_budget_marks_what_fits_and_recommends_the_smallest_error(vww_lab):
+    _, result, _ = vww_lab
+    by_mode = {v.mode: v for v in result.variants}
+    limit = (by_mode["float16"].size_bytes + by_mode["int8"].size_bytes) // 2
+    marked, best, reason = apply_budget(result.variants, Budget(max_size_bytes=limit))
+    fits = {v.mode: v.fits for v in marked}
+    assert fits["float16"] is False and fits["float32"] is False and fits["int8"] is True
+    assert any("size" in r for r in next(v for v in marked if v.mode == "float16").ruled_out)
+    fitting = [v for v in marked if v.fits and not v.is_reference]
+    best_variant = next(v for v in marked if v.mode == best)
+    assert best_variant.fits and max((v.top1_agreement, v.output_sqnr_db) for v in fitting) == (
+        best_variant.top1_agreement, best_variant.output_sqnr_db)
+    assert "float16 weights" in reason and "Ruled out" in reason
+    # Edge TPU must take every op: only full-integer int8 can.
+    marked, best, _ = apply_budget(result.variants, Budget(whole_model_delegate="edgetpu"))
+    assert best == "int8" or best is None
+    assert all(not v.fits for v in marked if v.mode in ("float16", "dynamic", "weight-int8"))
+    # A budget nothing meets: no recommendation, and says so.
+    marked, best, reason = apply_budget(result.variants, Budget(max_size_bytes=1000))
+    assert best is None and "no quantized variant fits" in reason
+
+
+@needs_shared
+def test_existing_files_are_never_replaced_without_asking(vww_lab, workers):
+    settings, _, _ = vww_lab
+    existing = existing_outputs(settings)
+    assert len(existing) == len(ALL_TFLITE_MODES) + 1  # the variants and the saved settings
+    target = Path(settings.output_dir) / "vww_96_float_dynamic.tflite"
+    before = (target.read_bytes(), target.stat().st_mtime_ns)
+    again = run_lab(replace(settings, modes=("dynamic",)), *workers, overwrite=False)
+    assert again.variant("dynamic").error and "exists" in again.variant("dynamic").error
+    assert (target.read_bytes(), target.stat().st_mtime_ns) == before
+    assert not [p for p in os.listdir(settings.output_dir) if p.endswith(".partial")]
+    # The CLI refuses before doing any work, naming the files.
+    code = main(["quantize", settings.source, "--modes", "dynamic", "--calibration", str(IMAGES),
+                 "-o", settings.output_dir])
+    assert code == 2 and target.stat().st_mtime_ns == before[1]
+
+
+@needs_shared
+def test_a_run_is_redone_from_its_saved_settings(vww_lab, workers, tmp_path):
+    settings, result, _ = vww_lab
+    saved = load_settings(result.settings_file)
+    assert saved.modes == settings.modes and saved.runs == 5
+    assert saved.source == os.path.abspath(settings.source) and saved.calibration == (os.path.abspath(IMAGES),)
+    data = json.loads(Path(result.settings_file).read_text())
+    assert data["variants"][0]["mode"] == "float32"  # the results are saved with the settings
+    rerun = run_lab(replace(saved, modes=("int8",), output_dir=str(tmp_path)), *workers)
+    assert rerun.variant("int8").usable and rerun.calibration_count == result.calibration_count
+    with pytest.raises(ConversionError):
+        load_settings(str(shared_model(VWW_FLOAT)))  # not a settings file: one message
+
+
+@needs_shared
+def test_random_calibration_only_when_asked_and_marked(workers, tmp_path):
+    source = shared_model(VWW_FLOAT)
+    settings = LabSettings(str(source), str(tmp_path), ("dynamic", "int8"), random_count=8, runs=3)
+    result = run_lab(settings, *workers)
+    assert result.random_inputs and result.calibration_count == 8
+    assert result.variant("int8").calibrated_on_random and not result.variant("dynamic").calibrated_on_random
+    assert any("RANDOM" in w for w in result.warnings)
+    assert lab_dict(result)["variants"][2]["calibrated_on_random"] is True
+    # Without inputs and without asking for random ones, calibrated modes fail with a reason.
+    none = run_lab(replace(settings, random_count=0, output_dir=str(tmp_path / "none")), *workers)
+    assert "calibration" in none.variant("int8").error
+    assert none.variant("dynamic").usable and none.variant("dynamic").top1_agreement is None
+
+
+@needs_shared
+def test_old_operator_codes_no_longer_make_the_quantizer_skip_the_model(workers, tmp_path):
+    # This 2018 MobileNet keeps its ops in deprecated_builtin_code only; ai-edge-quantizer 0.10
+    # reads builtin_code (0 = ADD) and silently returns the model unchanged.
+    source = shared_model("gh-tensorflow-tflite-support/mobilenet_v1_0.25_224_1_metadata_1.tflite")
+    settings = LabSettings(str(source), str(tmp_path), ("dynamic",), calibration=(str(IMAGES),), limit=4, runs=3)
+    v = run_lab(settings, *workers).variant("dynamic")
+    assert v.usable and any("operator codes" in n for n in v.notes)
+    assert "INT8" in _dtypes(v.path)[0]
+    with read_model(v.path) as model:  # the label file attached to the source is still there
+        assert [f.name for f in model.associated_files] == ["labels.txt"]
+    assert v.top1_agreement is not None  # a classifier, labelled from the metadata
+
+
+@needs_shared
+def test_a_mode_that_changes_nothing_is_reported_with_its_reason(workers, tmp_path):
+    # Lyra's quantizer is gathers over float tables: no op whose weights float16 casting handles.
+    source = shared_model("gh-google-lyra/quantizer.tflite")
+    settings = LabSettings(str(source), str(tmp_path), ("float16",), runs=3)
+    result = run_lab(settings, *workers)
+    v = result.variant("float16")
+    assert v.unchanged and "none of these ops" in v.unchanged and not v.usable and v.path is None
+    assert not (tmp_path / "quantizer_float16.tflite").exists()
+    assert result.recommendation is None
+
+
+def test_sources_and_modes_are_checked_before_any_work(tmp_path):
+    (tmp_path / "m.keras").touch()
+    assert source_kind(str(tmp_path / "m.keras")) == "keras"
+    (tmp_path / "m.tflite").touch()
+    assert source_kind(str(tmp_path / "m.tflite")) == "tflite"
+    with pytest.raises(ConversionError, match="no such file"):
+        source_kind(str(tmp_path / "missing.tflite"))
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(ConversionError, match="not a .tflite"):
+        source_kind(str(tmp_path / "notes.txt"))
+    with pytest.raises(ConversionError, match="without saved_model.pb"):
+        source_kind(str(tmp_path))
+    with pytest.raises(ConversionError, match="unknown mode"):
+        parse_modes("int8,int3")
+    with pytest.raises(ConversionError, match="float32"):
+        parse_modes("float32", "tflite")
+
+
+@needs_shared
+def test_a_malformed_source_gives_one_message(workers, tmp_path, capsys):
+    bad = EDGE_CASES / "tflm_fuzz_valid_small.tflite"
+    if not bad.is_file():
+        pytest.skip(f"{bad} is not available")
+    code = main(["quantize", str(bad), "--modes", "dynamic", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("error:") == 1
+
+
+# --- TensorFlow sources: a Keras model built by a child Python -------------------------------
+
+_BUILD_KERAS = textwrap.dedent("""
+    import sys
+    import keras
+    keras.utils.set_random_seed(0)
+    tiny = sys.argv[2] == "tiny"
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(4 if tiny else 16, 3, activation="relu")(inputs)
+    if not tiny:
+        x = keras.layers.Conv2D(32, 3, activation="relu")(x)  # 4,608 weights: over the converter's 1,024
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(10)(x)
+    outputs = keras.layers.Softmax()(x)
+    keras.Model(inputs, outputs).save(sys.argv[1])
+""")
+
+
+def _keras_model(path: Path, kind: str = "small") -> Path:
+    subprocess.run([sys.executable, "-c", _BUILD_KERAS, str(path), kind], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    return path
+
+
+@needs_shared
+def test_every_mode_of_a_keras_model(workers, tmp_path):
+    source = _keras_model(tmp_path / "small.keras")
+    modes = ("float16", "dynamic", "weight-int8", "int8", "int16x8")
+    settings = LabSettings(str(source), str(tmp_path / "out"), modes, calibration=(str(IMAGES),), int8_io="uint8",
+                           runs=3)
+    result = run_lab(settings, *workers)
+    assert result.source_kind == "keras"
+    reference = result.reference
+    assert reference.path == str(tmp_path / "out" / "small_float32.tflite") and reference.is_reference
+    assert all(v.usable for v in result.variants), [(v.mode, v.error, v.unchanged) for v in result.variants]
+    by_mode = {v.mode: v for v in result.variants}
+    assert "FLOAT16" in _dtypes(by_mode["float16"].path)[0]
+    assert "INT8" in _dtypes(by_mode["dynamic"].path)[0]
+    constants, activations, inputs = _dtypes(by_mode["int8"].path)
+    assert "INT8" in activations and set(inputs.values()) == {"UINT8"}  # the user's choice of input type
+    assert "INT16" in _dtypes(by_mode["int16x8"].path)[1]
+    assert any("ai-edge-quantizer" in n for n in by_mode["weight-int8"].notes)
+    for mode in modes:
+        assert by_mode[mode].size_bytes < reference.size_bytes, mode
+        assert by_mode[mode].top1_agreement is not None and by_mode[mode].latency is not None
+
+
+@needs_shared
+def test_the_converter_skipping_small_weights_is_reported_as_unchanged(workers, tmp_path):
+    source = _keras_model(tmp_path / "tiny.h5", "tiny")
+    settings = LabSettings(str(source), str(tmp_path / "out"), ("dynamic",), runs=3)
+    v = run_lab(settings, *workers).variant("dynamic")
+    assert v.unchanged and "1,024" in v.unchanged and not v.usable
+
+
+def test_a_conversion_failure_shows_the_converters_message_and_what_to_do(workers, tmp_path):
+    # A SavedModel whose only op has no TFLite builtin kernel (it needs Select TF ops).
+    script = textwrap.dedent("""
+        import sys, tensorflow as tf
+        class M(tf.Module):
+            @tf.function(input_signature=[tf.TensorSpec([4, 4], tf.float32)])
+            def __call__(self, x):
+                return tf.linalg.svd(x, compute_uv=False)
+        tf.saved_model.save(M(), sys.argv[1])
+    """)
+    saved = tmp_path / "svd_model"
+    subprocess.run([sys.executable, "-c", script, str(saved)], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    with pytest.raises(Exception) as failure:
+        run_lab(LabSettings(str(saved), str(tmp_path / "out"), ("dynamic",), runs=3), *workers)
+    message = str(failure.value)
+    assert "float32 conversion failed" in message and "Select TF ops" in message
+
+
+def test_the_cli_json_has_the_issues_fields_and_tensorflow_stays_out_of_the_parent(tmp_path):
+    source = shared_model(VWW_FLOAT)
+    out = tmp_path / "out"
+    # A child Python runs the CLI and reports whether TensorFlow was imported in its process.
+    script = textwrap.dedent("""
+        import json, sys
+        from tflite_inspector.cli import main
+        code = main(sys.argv[1:])
+        print(json.dumps({"code": code, "tensorflow": "tensorflow" in sys.modules}), file=sys.stderr)
+    """)
+    run = subprocess.run(
+        [sys.executable, "-c", script, "quantize", str(source), "--modes", "dynamic,int8", "--calibration",
+         str(IMAGES), "-o", str(out), "--runs", "3", "--max-size", "400kB", "--json"],
+        capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=600,
+    )
+    status = json.loads(run.stderr.strip().splitlines()[-1])
+    assert status == {"code": 0, "tensorflow": False}, run.stderr[-2000:]
+    data = json.loads(run.stdout)
+    assert data["source"] == str(source)
+    assert [v["mode"] for v in data["variants"]] == ["float32", "dynamic", "int8"]
+    for v in data["variants"]:
+        assert set(v) >= {"mode", "path", "size_bytes", "latency_ms", "top1_agreement", "output_sqnr_db", "error"}
+        assert v["error"] is None and set(v["latency_ms"]) >= {"median", "p90"}
+    assert data["variants"][0]["fits_budget"] is False and data["recommendation"] in ("dynamic", "int8")
