@@ -94,8 +94,8 @@ def build_many_ops_model(path: Path, n_ops: int) -> Path:
     if path.exists():
         return path
     import flatbuffers
-    from ai_edge_litert import schema_py_generated as s
     import numpy as np
+    from ai_edge_litert import schema_py_generated as s
 
     model = s.ModelT()
     model.version = 3

@@ -6,8 +6,10 @@ Uses models from ../shared/models, falling back to the bundled sample.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +39,10 @@ def main() -> None:
     from tflite_inspector.gui.main_window import MainWindow
     from tflite_inspector.gui.model_view import ModelView
 
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    parser = argparse.ArgumentParser(description="Render the README's screenshots of the app (Qt offscreen).")
+    parser.add_argument("outdir", nargs="?", type=Path, default=ROOT / "docs" / "screenshots",
+                        help="where the PNG files go (default: docs/screenshots)")
+    out = parser.parse_args().outdir
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication([])
     settings = QSettings(str(out / ".screenshots.ini"), QSettings.Format.IniFormat)
@@ -117,8 +122,36 @@ def main() -> None:
     page.select_layer(worst_plotted(page.current_candidate(), page.metric)[0])
     wait(app, lambda: "Reading" not in page.tensor_info.text())
     window.grab().save(str(out / "compare.png"))
+    quantization_lab_shot(app, window, out)
     (out / ".screenshots.ini").unlink(missing_ok=True)
     print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
+
+
+def quantization_lab_shot(app, window, out: Path) -> None:
+    """The Quantization lab window: vww's float model in five modes, calibrated on the shared
+    photos (random inputs without them), with a budget that rules most variants out."""
+    from tflite_inspector.core.quantization_lab import Budget
+
+    source = MODELS / "gh-mlcommons-tiny" / "vww_96_float.tflite"
+    if not source.exists():
+        source = SAMPLE.with_name("shapes_float.tflite")
+    lab = window.open_quantization_lab(str(source))
+    lab.resize(1200, 800)
+    for key, check in lab.mode_checks.items():
+        if check.isEnabled():
+            check.setChecked(key in ("float16", "dynamic", "weight-int8", "int8", "int16x8"))
+    if IMAGES.is_dir():
+        lab.add_calibration([str(IMAGES)])
+    else:
+        lab.set_random_inputs(100)
+    with tempfile.TemporaryDirectory() as folder:
+        lab.set_output_dir(os.path.join(folder, f"{source.stem}_variants"))
+        lab.run()
+        wait(app, lambda: not lab.running, seconds=300)  # fresh interpreter and converter processes
+        lab.set_budget(Budget(max_size_bytes=300_000, min_top1_agreement=0.95, whole_model_delegate="xnnpack"))
+        wait(app, lambda: True)
+        lab.grab().save(str(out / "quantize.png"))
+        lab.close()
 
 
 if __name__ == "__main__":

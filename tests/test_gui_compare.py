@@ -20,7 +20,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 from PySide6.QtWidgets import QFileDialog  # noqa: E402
 
-from tflite_inspector.gui.compare_view import SCATTER_POINTS, CompareView, format_metric  # noqa: E402
+from tflite_inspector.core.metrics import METRIC_TITLES  # noqa: E402
+from tflite_inspector.gui.compare_view import LAYER_COLUMNS, SCATTER_POINTS, CompareView, format_metric  # noqa: E402
 from tflite_inspector.gui.model_view import COMPARE_TAB, ModelView  # noqa: E402
 from tflite_inspector.gui.plots import EMPTY_BIN  # noqa: E402
 from tflite_inspector.gui.table_models import INDEX_ROLE  # noqa: E402
@@ -60,9 +61,10 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     qtbot.waitUntil(lambda: "vww_96_int8.tflite: input_1_int8: INT8" in page.candidate_inputs_label.text(),
                     timeout=RUN_TIMEOUT_MS)
     # The preprocessing is shown before running, the suggestion naming where it came from.
-    assert page.normalization_combo.itemText(0).startswith("Suggested: [0, 1] (input quantization of vww_96_int8")
+    suggestion = page.preprocessing.normalization_combo.itemText(0)
+    assert suggestion.startswith("Suggested: [0, 1] (input quantization of vww_96_int8")
     assert "NHWC image 96×96 RGB" in page.reference_inputs_label.text()
-    assert "stretch" in page.resize_combo.currentText() and "normalization [0, 1]" in page.preprocessing_label.text()
+    assert page.preprocessing.resize == "stretch" and "normalization [0, 1]" in page.preprocessing_label.text()
     run_and_wait(qtbot, page)
     assert page.messages() == []
     comparison = page.result.comparison
@@ -122,6 +124,15 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     assert page.selected_layer.op_index == -1
     assert view.tensor_table.currentIndex().data(INDEX_ROLE) == view.model.subgraphs[0].inputs[0]
     assert view.tabs.currentIndex() == COMPARE_TAB
+    # Sorting by SQNR: lowest first, layers without a value last, the selection following its layer.
+    selected = page.selected_layer
+    sqnr_column = LAYER_COLUMNS.index(METRIC_TITLES["sqnr_db"])
+    page.layer_table.sortByColumn(sqnr_column, Qt.SortOrder.AscendingOrder)
+    values = [page.layer_model.item(row).metrics.sqnr_db for row in range(page.layer_model.rowCount())]
+    finite = [v for v in values if not math.isnan(v)]
+    assert finite == sorted(finite) and values[:len(finite)] == finite
+    assert page.layer_model.item(page.layer_table.currentIndex().row()) is selected
+    page.layer_table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
     window.back_action.trigger()  # the layers chosen here are in the view's history
     assert view.op_table.currentIndex().data(INDEX_ROLE) == op and f"#{op}" in view.detail.info.toHtml()
     view.tabs.setCurrentIndex(COMPARE_TAB)
@@ -162,8 +173,8 @@ def test_bad_candidate_and_bad_input_give_messages(qtbot, window, tmp_path):
     assert page.run_button.isEnabled()
     # A custom normalization that is not numbers stops Run, saying why.
     page.set_normalization("custom")
-    page.mean_edit.setText("half")
-    page.std_edit.setText("127.5")
+    page.preprocessing.mean_edit.setText("half")
+    page.preprocessing.std_edit.setText("127.5")
     assert not page.run_button.isEnabled() and "mean: give numbers" in page.run_status.text()
     page.set_normalization("signed")
     assert page.run_button.isEnabled() and "[−1, 1]" in page.preprocessing_label.text()
@@ -263,7 +274,7 @@ def test_requantized_rows_are_listed_but_not_plotted_and_unmatched_are_listed(qt
     (tmp_path / "relu_int8.tflite").write_bytes(candidate.build(outputs=[y, extra]))
     view = open_and_wait(qtbot, window, tmp_path / "relu_float.tflite")
     page = view.show_compare()
-    assert not page.normalization_combo.isEnabled()  # no image input: arrays are used as they are
+    assert not page.preprocessing.normalization_combo.isEnabled()  # no image input: arrays are used as they are
     page.add_candidates([str(tmp_path / "relu_int8.tflite")])
     page.set_random_inputs(3)
     run_and_wait(qtbot, page)

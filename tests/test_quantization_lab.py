@@ -198,6 +198,21 @@ def test_random_calibration_only_when_asked_and_marked(workers, tmp_path):
 
 
 @needs_shared
+def test_cancel_between_steps_stops_before_the_next_one(workers, tmp_path):
+    """A cancel that lands while no request is under way (here: as the first variant's file is
+    written) stops the run before its timing step, keeping only what finished."""
+    source = shared_model(VWW_FLOAT)
+    settings = LabSettings(str(source), str(tmp_path), ("dynamic", "float16"), random_count=4, runs=3)
+    messages: list[str] = []
+    result = run_lab(settings, *workers, progress=lambda done, total, message: messages.append(message),
+                     cancelled=lambda: any(m.startswith("dynamic: quantizing") for m in messages))
+    assert result.cancelled
+    assert [v.mode for v in result.variants] == ["float32"]
+    assert not any("timing" in m or "comparing" in m for m in messages if m.startswith("dynamic"))
+    assert "float16: quantizing" not in messages
+
+
+@needs_shared
 def test_old_operator_codes_no_longer_make_the_quantizer_skip_the_model(workers, tmp_path):
     # This 2018 MobileNet keeps its ops in deprecated_builtin_code only; ai-edge-quantizer 0.10
     # reads builtin_code (0 = ADD) and silently returns the model unchanged.

@@ -218,6 +218,7 @@ class LabResult:
     source_kind: str
     reference_path: str
     preprocessing: str
+    normalization: Normalization  # the one the inputs were prepared with (chosen or derived)
     calibration: str  # description of the calibration inputs
     calibration_count: int
     evaluation: str
@@ -324,7 +325,8 @@ def run_lab(settings: LabSettings, runtime: RuntimeWorker, converter: Conversion
         marked, recommendation, reason = apply_budget(tuple(rows), settings.budget)
         result = LabResult(
             settings=settings, source_kind=kind, reference_path=reference_path,
-            preprocessing=preprocessing.describe(), calibration=calibration.description,
+            preprocessing=preprocessing.describe(), normalization=preprocessing.normalization,
+            calibration=calibration.description,
             calibration_count=len(calibration.samples), evaluation=evaluation.description,
             evaluation_count=len(evaluation.samples), random_inputs=calibration.random or evaluation.random,
             warnings=tuple(warnings), variants=marked, recommendation=recommendation,
@@ -357,8 +359,8 @@ def _input_warnings(settings: LabSettings, modes: Sequence[str], calibration: Sa
         warnings.append(f"only {count} calibration inputs; {MIN_CALIBRATION_SAMPLES} or more give activation "
                         "ranges that hold on real data")
     elif calibrated and count == 0:
-        warnings.append(f"no calibration inputs: {', '.join(calibrated)} cannot be produced (give --calibration "
-                        "images, or ask for --random N)")
+        warnings.append(f"no calibration inputs: {', '.join(calibrated)} cannot be produced without images or "
+                        "arrays to calibrate on (or random inputs, when asked for)")
     if not evaluation.samples:
         warnings.append("no inputs to evaluate on: agreement and error are not measured")
     elif evaluation.random:
@@ -432,9 +434,14 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
         _remove(temporary)
         steps.done += 2
         return VariantResult(mode, title, None, error=str(e))
+    # A stop that lands between two requests only ends an idle worker: check before each step.
+    if steps.cancelled:
+        raise RuntimeFailure("stopped")
     steps.start(f"{mode}: timing {settings.runs} runs")
     latency, latency_error = _latency(runtime, final_path, settings, evaluation)
     steps.finish()
+    if steps.cancelled:
+        raise RuntimeFailure("stopped")
     steps.start(f"{mode}: comparing on {len(evaluation.samples)} inputs")
     top1 = sqnr = worst = evaluation_error = None
     if evaluation.samples:

@@ -18,7 +18,8 @@ import mmap
 import os
 import struct
 import zipfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -165,7 +166,7 @@ def _wrap(cls: type, buf: Any, pos: int) -> Any:
     return obj
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _snake(name: str) -> str:
     out = []
     for ch in name:

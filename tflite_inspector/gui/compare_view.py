@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelectionModel,
     QModelIndex,
     QPersistentModelIndex,
@@ -42,7 +40,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -52,11 +49,8 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
-    QSpinBox,
     QSplitter,
     QStackedWidget,
-    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -66,24 +60,20 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.inputs import (
-    ARRAY_SUFFIXES,
-    IMAGE_SUFFIXES,
-    PRESETS,
-    RESIZE_MODES,
     InputError,
     Normalization,
     Preprocessing,
     Sample,
     check_inputs_agree,
-    custom_normalization,
     input_specs,
-    preset,
     suggest_normalization,
 )
 from ..core.metrics import METRIC_NAMES, METRIC_TITLES, SUSPECT_RMSE_OVER_SCALE, ErrorMetrics
 from ..core.model import Model
 from ..core.tflite_reader import read_model
+from .input_controls import InputList, PreprocessingControls, RandomInputsChoice, wrapped_label
 from .jobs import Job
+from .table_models import OrderedRowsModel, make_sortable_table
 
 if TYPE_CHECKING:
     from ..core.comparison import CandidateComparison, Comparison, LayerError
@@ -91,8 +81,6 @@ if TYPE_CHECKING:
     from .plots import LayerErrorPlot, TensorPairPlots
 
 MODEL_FILTER = "TFLite models (*.tflite);;All files (*)"
-INPUT_FILTER = ("Images and arrays (" + " ".join(f"*{s}" for s in IMAGE_SUFFIXES + ARRAY_SUFFIXES)
-                + ");;All files (*)")
 DEFAULT_RANDOM_COUNT = 8
 WORST_COUNT = 5
 SCATTER_POINTS = 5000
@@ -142,13 +130,6 @@ def worst_plotted(candidate: CandidateComparison, metric: str, count: int = WORS
     position = {id(layer): i for i, layer in enumerate(candidate.layers)}
     ranked = candidate.worst_layers(metric, len(candidate.layers))
     return [position[id(layer)] for layer in ranked if layer.how != "requantized"][:count]
-
-
-def _numbers(text: str, what: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(t) for t in re.split(r"[,;\s]+", text.strip()) if t)
-    except ValueError:
-        raise InputError(f"{what}: give numbers, one or one per channel (e.g. 127.5 or 123.7, 116.3, 103.5)") from None
 
 
 # ---------------------------------------------------------------- work off the GUI thread
@@ -314,47 +295,31 @@ _FIRST_METRIC_COLUMN = 4
 _LAYER_WIDTHS = (48, 150, 260, 86)
 
 
-class LayerTableModel(QAbstractTableModel):
+class LayerTableModel(OrderedRowsModel):
     """The matched tensors of one candidate: op, tensor, how matched, and every metric (the
     mean over inputs). Suspect rows (error above SUSPECT_RMSE_OVER_SCALE quantization steps)
     and the worst layers by the plotted metric are tinted."""
 
+    headers = LAYER_COLUMNS
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self.layers: tuple[LayerError, ...] = ()
-        self._order: list[int] = []  # row -> position in `layers`
-        self._row_of: dict[int, int] = {}
         self._worst: frozenset[int] = frozenset()
         self._worst_metric = "sqnr_db"
-        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    @property
+    def layers(self) -> tuple[LayerError, ...]:
+        return self.items
 
     def set_layers(self, layers: Sequence[LayerError], worst: Sequence[int], metric: str) -> None:
-        self.beginResetModel()
-        self.layers = tuple(layers)
-        self._order = list(range(len(self.layers)))
-        self._row_of = {p: p for p in self._order}
         self._worst, self._worst_metric = frozenset(worst), metric
-        self.endResetModel()
-        if self._sort is not None:
-            self.sort(*self._sort)
+        self.set_items(layers)
 
     def set_worst(self, worst: Sequence[int], metric: str) -> None:
         self._worst, self._worst_metric = frozenset(worst), metric
         if self.layers:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self.layers) - 1, self.columnCount() - 1),
                                   [Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ToolTipRole])
-
-    def position(self, row: int) -> int:
-        return self._order[row]
-
-    def row_of(self, position: int) -> int:
-        return self._row_of[position]
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.layers)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(LAYER_COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:  # noqa: N802
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(LAYER_COLUMNS):
@@ -364,6 +329,15 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and section >= _FIRST_METRIC_COLUMN:
             return "The mean over the inputs (SQNR: over the inputs where it is finite)"
         return None
+
+    def sort_key(self, position: int, column: int) -> float | str | None:
+        layer = self.layers[position]
+        if column == 0:
+            return layer.op_index
+        if column < _FIRST_METRIC_COLUMN:
+            return self._text(layer, column).lower()
+        value = metric_value(layer.metrics, METRIC_NAMES[column - _FIRST_METRIC_COLUMN])
+        return None if math.isnan(value) else value
 
     def _text(self, layer: LayerError, column: int) -> str:
         if column == 0:
@@ -393,7 +367,7 @@ class LayerTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        position = self._order[index.row()]
+        position = self.position(index.row())
         layer = self.layers[position]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
@@ -411,32 +385,6 @@ class LayerTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and (column == 0 or column >= _FIRST_METRIC_COLUMN):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        if not 0 <= column < len(LAYER_COLUMNS):
-            return
-        self._sort = (column, order)
-        descending = order == Qt.SortOrder.DescendingOrder
-        positions = list(range(len(self.layers)))
-        if column == 0:
-            positions.sort(key=lambda p: (self.layers[p].op_index, p), reverse=descending)
-        elif column < _FIRST_METRIC_COLUMN:
-            positions.sort(key=lambda p: self._text(self.layers[p], column).lower(), reverse=descending)
-        else:
-            # Layers without a value go last either way: they are neither good nor bad.
-            name = METRIC_NAMES[column - _FIRST_METRIC_COLUMN]
-            valued = [p for p in positions if not math.isnan(metric_value(self.layers[p].metrics, name))]
-            valued.sort(key=lambda p: metric_value(self.layers[p].metrics, name), reverse=descending)
-            has_value = set(valued)
-            positions = valued + [p for p in positions if p not in has_value]
-        self.layoutAboutToBeChanged.emit()
-        old_order = self._order
-        self._order = positions
-        self._row_of = {p: row for row, p in enumerate(positions)}
-        persistent = self.persistentIndexList()  # the selection follows its layer
-        self.changePersistentIndexList(
-            persistent, [self.index(self._row_of[old_order[p.row()]], p.column()) for p in persistent])
-        self.layoutChanged.emit()
 
 
 # ---------------------------------------------------------------- the page
@@ -466,16 +414,6 @@ def _thumbnail_icon(array: np.ndarray | None) -> QIcon | None:
     return QIcon(QPixmap.fromImage(image.copy()))  # the copy owns its pixels
 
 
-def _wrapped_label(text: str = "") -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    # Long tensor names and paths wrap instead of widening the page.
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    return label
-
-
 class CompareView(QWidget):
     """The Compare page of one ModelView; `reference` is the view's model.
 
@@ -492,7 +430,6 @@ class CompareView(QWidget):
         self._open_models = open_models
         self._reference_specs = input_specs(reference)
         self._candidates: dict[str, _Candidate] = {}
-        self._inputs: list[str] = []
         self._suggestion = suggest_normalization([reference])
         self._workers = SharedWorker()
         self._run_job: Job | None = None
@@ -505,6 +442,7 @@ class CompareView(QWidget):
         self._run_messages: list[str] = []
         self._outcome = ""  # how the last run ended, shown until something stops the next
         self._closed = False
+        self._run_when_ready = False  # set_up(run=True): run once the candidates are read
         self.result: RunResult | None = None
         self._run_number = 0
         self._shown: list[CandidateComparison] = []  # candidates with layers, as in the combo
@@ -602,77 +540,30 @@ class CompareView(QWidget):
 
     def _build_inputs_box(self) -> QGroupBox:
         box = QGroupBox("Inputs")
-        self.input_list = QListWidget()
-        self.input_list.setMinimumHeight(48)
-        self.input_list.setToolTip("Images, .npy/.npz arrays and folders (searched recursively); drop them here")
-        add_images = QPushButton("Add images…")
-        add_images.clicked.connect(self.add_images_dialog)
-        add_folder = QPushButton("Add folder…")
-        add_folder.clicked.connect(self.add_folder_dialog)
-        clear = QPushButton("Clear")
-        clear.clicked.connect(self.clear_inputs)
-        buttons = QHBoxLayout()
-        for button in (add_images, add_folder, clear):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        self.random_check = QCheckBox("Use")
-        self.random_check.setToolTip("Random values instead of the files: the results say they come from random data")
-        self.random_check.toggled.connect(self._random_toggled)
-        self.random_spin = QSpinBox()
-        self.random_spin.setRange(1, 100_000)
-        self.random_spin.setValue(DEFAULT_RANDOM_COUNT)
-        random_row = QHBoxLayout()
-        random_row.addWidget(self.random_check)
-        random_row.addWidget(self.random_spin)
-        random_row.addWidget(QLabel("random inputs instead"))
-        random_row.addStretch(1)
+        self.input_list = InputList(add_files_text="Add images…")
+        self.input_list.changed.connect(self._update_run_controls)
+        self.random_inputs = RandomInputsChoice(
+            DEFAULT_RANDOM_COUNT, "Random values instead of the files: the results say they come from random data")
+        self.random_inputs.changed.connect(self._random_changed)
         layout = QVBoxLayout(box)
         layout.addWidget(self.input_list, 1)
-        layout.addLayout(buttons)
-        layout.addLayout(random_row)
+        layout.addWidget(self.random_inputs)
         return box
 
     def _build_preprocessing_box(self) -> QGroupBox:
         box = QGroupBox("Preprocessing")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.reference_inputs_label = _wrapped_label("\n".join(s.describe() for s in self._reference_specs)
+        self.reference_inputs_label = wrapped_label("\n".join(s.describe() for s in self._reference_specs)
                                                      or "no inputs")
         form.addRow("This model", self.reference_inputs_label)
-        self.candidate_inputs_label = _wrapped_label()
+        self.candidate_inputs_label = wrapped_label()
         form.addRow("Candidates", self.candidate_inputs_label)
-        self.normalization_combo = QComboBox()
-        self.normalization_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.normalization_combo.setMinimumContentsLength(24)
-        self.normalization_combo.addItem("", "suggested")
-        for key, (mean, std, label) in PRESETS.items():
-            self.normalization_combo.addItem(f"{label} (mean {mean:g}, std {std:g})", key)
-        self.normalization_combo.addItem("Custom…", "custom")
-        self.normalization_combo.currentIndexChanged.connect(lambda _: self._update_preprocessing())
-        self.mean_edit = QLineEdit()
-        self.mean_edit.setPlaceholderText("mean, e.g. 127.5 or 123.7, 116.3, 103.5")
-        self.std_edit = QLineEdit()
-        self.std_edit.setPlaceholderText("std, e.g. 127.5 or 58.4, 57.1, 57.4")
-        for edit in (self.mean_edit, self.std_edit):
-            edit.textChanged.connect(lambda _: self._update_preprocessing())
-        self.custom_row = QWidget()
-        custom = QHBoxLayout(self.custom_row)
-        custom.setContentsMargins(0, 0, 0, 0)
-        custom.addWidget(self.mean_edit)
-        custom.addWidget(self.std_edit)
-        form.addRow("Normalization", self.normalization_combo)
-        form.addRow("", self.custom_row)
-        self.resize_combo = QComboBox()
-        for key, description in RESIZE_MODES.items():
-            self.resize_combo.addItem(key, key)
-            self.resize_combo.setItemData(self.resize_combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole)
-        self.resize_combo.currentIndexChanged.connect(lambda _: self._update_preprocessing())
-        form.addRow("Resize", self.resize_combo)
+        self.preprocessing = PreprocessingControls("Suggested", parent=self)
+        self.preprocessing.changed.connect(self._update_preprocessing)
+        self.preprocessing.add_rows(form)
         if not any(s.is_image for s in self._reference_specs):
-            why = "This model takes no image: .npy/.npz arrays are used as they are"
-            for widget in (self.normalization_combo, self.resize_combo):
-                widget.setEnabled(False)
-                widget.setToolTip(why)
+            self.preprocessing.disable("This model takes no image: .npy/.npz arrays are used as they are")
         self.label_edit = QLineEdit()
         self.label_edit.setReadOnly(True)
         self.label_edit.setPlaceholderText("from the models' metadata, if any")
@@ -687,7 +578,7 @@ class CompareView(QWidget):
         labels.addWidget(browse)
         labels.addWidget(clear)
         form.addRow("Labels", labels)
-        self.preprocessing_label = _wrapped_label()
+        self.preprocessing_label = wrapped_label()
         form.addRow("Runs with", self.preprocessing_label)
         return box
 
@@ -699,7 +590,7 @@ class CompareView(QWidget):
         self.progress_bar = QProgressBar()
         self.progress_bar.setFormat("%v / %m inputs")
         self.progress_bar.setMaximumWidth(260)
-        self.run_status = _wrapped_label()
+        self.run_status = wrapped_label()
         bar = QHBoxLayout()
         bar.addWidget(self.run_button)
         bar.addWidget(self.cancel_button)
@@ -711,8 +602,8 @@ class CompareView(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.summary_label = _wrapped_label()
-        self.random_banner = _wrapped_label()
+        self.summary_label = wrapped_label()
+        self.random_banner = wrapped_label()
         self.random_banner.setStyleSheet(RANDOM_BANNER_STYLE)
         self.random_banner.hide()
         self.candidate_combo = QComboBox()
@@ -751,19 +642,7 @@ class CompareView(QWidget):
         self.plot_host = QWidget()
         QVBoxLayout(self.plot_host).setContentsMargins(0, 0, 0, 0)
         self.layer_model = LayerTableModel(self)
-        self.layer_table = QTableView()
-        self.layer_table.setModel(self.layer_model)
-        self.layer_table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-        self.layer_table.setSortingEnabled(True)
-        self.layer_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.layer_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.layer_table.setWordWrap(False)
-        self.layer_table.verticalHeader().setVisible(False)
-        self.layer_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.layer_table.verticalHeader().setDefaultSectionSize(22)
-        self.layer_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate(_LAYER_WIDTHS):
-            self.layer_table.setColumnWidth(column, width)
+        self.layer_table = make_sortable_table(self.layer_model, _LAYER_WIDTHS, stretch_last=False)
         for column in range(_FIRST_METRIC_COLUMN, len(LAYER_COLUMNS)):
             self.layer_table.setColumnWidth(column, 84)
         self.layer_table.selectionModel().currentRowChanged.connect(self._layer_row_changed)
@@ -771,7 +650,7 @@ class CompareView(QWidget):
         self.input_combo = QComboBox()
         self.input_combo.setToolTip("The input the selected layer's values are shown for")
         self.input_combo.currentIndexChanged.connect(lambda _: self._request_values())
-        self.tensor_info = _wrapped_label("Click a point or a row to see that layer's values.")
+        self.tensor_info = wrapped_label("Click a point or a row to see that layer's values.")
         self.tensor_plot_host = QWidget()
         QVBoxLayout(self.tensor_plot_host).setContentsMargins(0, 0, 0, 0)
         tensor = QWidget()
@@ -813,7 +692,7 @@ class CompareView(QWidget):
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.unmatched_label = _wrapped_label()
+        self.unmatched_label = wrapped_label()
         self.unmatched_table = QTableWidget(0, 5)
         self.unmatched_table.setHorizontalHeaderLabels(["Model", "Tensor", "Name", "Op", "Why"])
         self.unmatched_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -918,47 +797,49 @@ class CompareView(QWidget):
         self._update_suggestion()
         self._render_messages()
         self._update_run_controls()
+        if self._run_when_ready and not any(c.reading for c in self._candidates.values()):
+            self._run_when_ready = False
+            if not self._blocker():
+                self.run()
+
+    def set_up(self, candidates: Sequence[str], inputs: Sequence[str] = (), *,
+               normalization: Normalization | None = None, resize: str | None = None,
+               random_count: int | None = None, run: bool = False) -> None:
+        """Add `candidates` and `inputs` and choose the preprocessing another tool used (the
+        quantization lab hands its variants over this way). `normalization` None keeps the
+        choice; a preset is chosen by its name, anything else as custom mean and std. `random_count`
+        0 means the files, None keeps the choice. With `run`, the comparison starts once the
+        candidates are read, if nothing stops it."""
+        if normalization is not None:
+            self.preprocessing.set_normalization(normalization)
+        if resize is not None:
+            self.preprocessing.set_resize(resize)
+        if random_count is not None:
+            self.set_random_inputs(random_count if random_count > 0 else None)
+        self.add_inputs(inputs)
+        # Last: adding candidates that are already read may start the run at once.
+        self._run_when_ready = run
+        self.add_candidates(candidates)
 
     # -- inputs -----------------------------------------------------------------------
 
     @property
     def input_paths(self) -> list[str]:
-        return list(self._inputs)
-
-    def add_images_dialog(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Add inputs", "", INPUT_FILTER)
-        self.add_inputs(paths)
-
-    def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a folder of inputs")
-        if path:
-            self.add_inputs([path])
+        return list(self.input_list.paths)
 
     def add_inputs(self, paths: Sequence[str]) -> None:
         """Files and folders; whether each can be used is decided, per file, when the run reads it."""
-        for path in paths:
-            path = os.path.abspath(path)
-            if path in self._inputs:
-                continue
-            self._inputs.append(path)
-            item = QListWidgetItem(os.path.basename(path) + (os.sep if os.path.isdir(path) else ""))
-            item.setToolTip(path)
-            self.input_list.addItem(item)
-        self._update_run_controls()
+        self.input_list.add(paths)
 
     def clear_inputs(self) -> None:
-        self._inputs.clear()
         self.input_list.clear()
-        self._update_run_controls()
 
     def set_random_inputs(self, count: int | None) -> None:
         """Random inputs (`count` of them) instead of the files; None: the files."""
-        if count is not None:
-            self.random_spin.setValue(count)
-        self.random_check.setChecked(count is not None)
+        self.random_inputs.set_count(count)
 
-    def _random_toggled(self, checked: bool) -> None:
-        self.input_list.setEnabled(not checked)
+    def _random_changed(self) -> None:
+        self.input_list.setEnabled(not self.random_inputs.count)
         self._update_run_controls()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
@@ -980,30 +861,20 @@ class CompareView(QWidget):
     def _update_suggestion(self) -> None:
         models = [self.reference, *(c.model for c in self._candidates.values() if c.usable and c.model)]
         self._suggestion = suggest_normalization(models)
-        self.normalization_combo.setItemText(0, f"Suggested: {self._suggestion.describe()}")
-        self.normalization_combo.setItemData(0, self._suggestion.source, Qt.ItemDataRole.ToolTipRole)
+        self.preprocessing.set_suggestion(f"Suggested: {self._suggestion.describe()}", self._suggestion.source)
         self._update_preprocessing()
 
     def normalization(self) -> Normalization:
         """The normalization chosen; InputError when the custom mean and std are not usable."""
-        choice = self.normalization_combo.currentData()
-        if choice in PRESETS:
-            return preset(choice)
-        if choice == "custom":
-            return custom_normalization(_numbers(self.mean_edit.text(), "mean"), _numbers(self.std_edit.text(), "std"))
-        return self._suggestion
+        return self.preprocessing.chosen() or self._suggestion
 
     def set_normalization(self, choice: str) -> None:
         """"suggested", a key of PRESETS, or "custom"."""
-        index = self.normalization_combo.findData(choice)
-        if index < 0:
-            raise ValueError(f"no normalization {choice!r}")
-        self.normalization_combo.setCurrentIndex(index)
+        self.preprocessing.choose(choice)
 
     def _update_preprocessing(self) -> None:
-        self.custom_row.setVisible(self.normalization_combo.currentData() == "custom")
         try:
-            text = Preprocessing(self.normalization(), self.resize_combo.currentData()).describe()
+            text = Preprocessing(self.normalization(), self.preprocessing.resize).describe()
             self.preprocessing_label.setStyleSheet("")
         except InputError as e:
             text = str(e)
@@ -1033,7 +904,7 @@ class CompareView(QWidget):
             return "Reading the candidates…"
         if not any(c.usable for c in self._candidates.values()):
             return "No candidate can be compared (see the messages)."
-        if not self.random_check.isChecked() and not self._inputs:
+        if not self.random_inputs.count and not self.input_list.paths:
             return "Add images, arrays or a folder, or tick random inputs."
         try:
             self.normalization()
@@ -1060,10 +931,10 @@ class CompareView(QWidget):
         request = RunRequest(
             reference=self.reference.path,
             candidates=tuple(p for p, c in self._candidates.items() if c.usable),
-            inputs=tuple(self._inputs),
-            random_count=self.random_spin.value() if self.random_check.isChecked() else 0,
+            inputs=tuple(self.input_list.paths),
+            random_count=self.random_inputs.count,
             normalization=self.normalization(),
-            resize=self.resize_combo.currentData(),
+            resize=self.preprocessing.resize,
             label_file=self.label_edit.text(),
         )
         from ..core.runtime import RuntimeFailure  # multiprocessing: imported when first run
@@ -1420,7 +1291,7 @@ class CompareView(QWidget):
             if out.kind != "classifier" or not out.top:
                 continue
             agree = sum(t.reference[0][0] == t.candidate[0][0] for t in out.top)
-            header = _wrapped_label(
+            header = wrapped_label(
                 f"{out.name}: top-1 agreement {out.top1_agreement:.0%} ({agree} of {len(out.top)} inputs) · "
                 f"top-{out.k} overlap {out.topk_overlap:.0%}"
                 + (f" · labels from {out.labels_source}" if out.labels_source else " · no labels: class numbers"))

@@ -1,10 +1,11 @@
-"""The main window: a tab per open model, File, Go and Compare menus, drag-and-drop, recent files."""
+"""The main window: a tab per open model, File, Go, Compare and Tools menus, drag-and-drop, recent files."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
@@ -21,6 +22,9 @@ from PySide6.QtWidgets import (
 
 from .jobs import Job
 from .model_view import LoadedModel, ModelView, load_for_display
+
+if TYPE_CHECKING:
+    from .quantize_view import LabComparison, QuantizationLabWindow
 
 MAX_RECENT = 10
 FILE_FILTER = "TFLite models (*.tflite);;All files (*)"
@@ -52,6 +56,9 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._jobs: dict[QWidget, Job] = {}
         self.errors: list[str] = []  # messages shown to the user, newest last
+        self.lab_windows: list[QuantizationLabWindow] = []
+        # Compare pages to set up once their model has loaded: path -> set_up() arguments.
+        self._pending_comparisons: dict[str, dict[str, Any]] = {}
 
         self.tabs = QTabWidget()
         self.tabs.setTabsClosable(True)
@@ -101,6 +108,13 @@ class MainWindow(QMainWindow):
         self.compare_action.setStatusTip("Compare this model with quantized (or other) versions of it, layer by layer")
         self.compare_action.triggered.connect(self.compare_with)
         compare_menu.addAction(self.compare_action)
+
+        tools_menu = self.menuBar().addMenu("&Tools")
+        self.quantize_action = QAction("&Quantization lab…", self, shortcut=QKeySequence("Ctrl+Shift+Q"))
+        self.quantize_action.setStatusTip("Produce every quantization mode of a model and compare size, latency "
+                                          "and error in one table")
+        self.quantize_action.triggered.connect(lambda: self.open_quantization_lab())
+        tools_menu.addAction(self.quantize_action)
         self._update_actions()
 
     def _rebuild_recent_menu(self) -> None:
@@ -140,6 +154,55 @@ class MainWindow(QMainWindow):
         view = self._current_view()
         if view is not None:
             view.show_compare().add_candidate_dialog()
+
+    # -- quantization lab -------------------------------------------------------------
+
+    def open_quantization_lab(self, source: str | None = None) -> QuantizationLabWindow:
+        """The lab window for `source` (default: the current tab's model), shown and raised; a
+        window already open on that source is reused."""
+        from .quantize_view import QuantizationLabWindow  # the lab's modules load when first used
+
+        if source is None:
+            view = self._current_view()
+            source = view.model.path if view is not None else ""
+        source = os.path.abspath(source) if source else ""
+        window = next((w for w in self.lab_windows if source and w.source_path() == source), None)
+        if window is None:
+            window = QuantizationLabWindow(source, parent=self)
+            window.compare_requested.connect(self._compare_from_lab)
+            self.lab_windows.append(window)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+        return window
+
+    def _compare_from_lab(self, request: LabComparison) -> None:
+        self.open_comparison(request.reference, [request.candidate], request.inputs,
+                             normalization=request.normalization, resize=request.resize,
+                             random_count=request.random_count, run=True)
+        self.raise_()
+        self.activateWindow()
+
+    def open_comparison(self, reference: str, candidates: Sequence[str], inputs: Sequence[str] = (),
+                        **set_up: Any) -> None:
+        """Open `reference` (or show its tab) and set its Compare page up with `candidates` and
+        `inputs`; `set_up` goes on to CompareView.set_up (normalization, resize, random_count, run)."""
+        reference = os.path.abspath(reference)
+        arguments = {"candidates": list(candidates), "inputs": list(inputs), **set_up}
+        view = self._view_of(reference)
+        if view is None:  # not open, or still loading: set up in _loaded
+            self._pending_comparisons[reference] = arguments
+            self._open(reference)
+            return
+        self.tabs.setCurrentWidget(view)
+        view.show_compare().set_up(**arguments)
+
+    def _view_of(self, path: str) -> ModelView | None:
+        for i in range(self.tabs.count()):
+            widget = self.tabs.widget(i)
+            if self.tabs.tabToolTip(i) == path and isinstance(widget, ModelView):
+                return widget
+        return None
 
     def _show_hint_if_empty(self) -> None:
         if self.tabs.count() == 0:
@@ -200,12 +263,16 @@ class MainWindow(QMainWindow):
         ops = sum(len(sg.operators) for sg in loaded.model.subgraphs)
         self.statusBar().showMessage(f"{loaded.model.path}: {ops:,} ops, {loaded.model.size_bytes:,} bytes", 8000)
         self._update_actions()
+        comparison = self._pending_comparisons.pop(loaded.model.path, None)
+        if comparison is not None:
+            view.show_compare().set_up(**comparison)
         view.repaint()
         QTimer.singleShot(0, lambda path=loaded.model.path: self.model_shown.emit(path))
         QTimer.singleShot(300, _preload_plotting)  # after the first paint, not competing with it
 
     def _failed(self, page: QWidget, path: str, message: str) -> None:
         self._jobs.pop(page, None)
+        self._pending_comparisons.pop(path, None)
         self._replace_page(page, None)
         self.errors.append(message)
         self.statusBar().showMessage(f"Could not open {os.path.basename(path)}", 8000)
@@ -221,6 +288,7 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         if widget is None:
             return
+        self._pending_comparisons.pop(self.tabs.tabToolTip(index), None)
         self.tabs.removeTab(index)
         job = self._jobs.pop(widget, None)
         if job is not None:
@@ -251,6 +319,8 @@ class MainWindow(QMainWindow):
             self.open_paths(files)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        for window in self.lab_windows:  # their runs stop and their worker processes end
+            window.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QSpinBox,
     QSplitter,
-    QTableView,
     QTabWidget,
     QTextBrowser,
     QVBoxLayout,
@@ -68,6 +66,7 @@ from .table_models import (
     FilterProxy,
     Row,
     RowTableModel,
+    make_sortable_table,
     operator_rows,
     tensor_rows,
 )
@@ -117,29 +116,6 @@ class Place:
     kind: str  # "op", "tensor" or "subgraph"
     subgraph: int
     index: int
-
-
-def _make_table(proxy: FilterProxy, widths: tuple[int, ...]) -> QTableView:
-    table = QTableView()
-    table.setModel(proxy)
-    # Rows arrive in index order: enable sorting without sorting now.
-    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-    table.setSortingEnabled(True)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setWordWrap(False)
-    table.setAlternatingRowColors(True)
-    # Fixed row heights and column widths: measuring contents of thousands of rows stalls.
-    vertical = table.verticalHeader()
-    vertical.setVisible(False)
-    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-    vertical.setDefaultSectionSize(22)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    for column, width in enumerate(widths):
-        table.setColumnWidth(column, width)
-    header.setStretchLastSection(True)
-    return table
 
 
 class ModelView(QWidget):
@@ -202,7 +178,7 @@ class ModelView(QWidget):
         self.op_model = RowTableModel(OPERATOR_COLUMNS, op_rows, self, extra_position=_OP_EXTRA_POSITION)
         self.op_proxy = FilterProxy(self)
         self.op_proxy.setSourceModel(self.op_model)
-        self.op_table = _make_table(self.op_proxy, _OP_WIDTHS)
+        self.op_table = make_sortable_table(self.op_proxy, _OP_WIDTHS, alternating=True)
         self.op_table.selectionModel().currentRowChanged.connect(self._op_selected)
         self.op_table.doubleClicked.connect(self._op_double_clicked)
         operators_page = self._build_operators_page()
@@ -210,7 +186,7 @@ class ModelView(QWidget):
         self.tensor_model = RowTableModel(TENSOR_COLUMNS, t_rows, self)
         self.tensor_proxy = FilterProxy(self)
         self.tensor_proxy.setSourceModel(self.tensor_model)
-        self.tensor_table = _make_table(self.tensor_proxy, _TENSOR_WIDTHS)
+        self.tensor_table = make_sortable_table(self.tensor_proxy, _TENSOR_WIDTHS, alternating=True)
         self.tensor_table.selectionModel().currentRowChanged.connect(self._tensor_selected)
 
         self.tabs = QTabWidget()

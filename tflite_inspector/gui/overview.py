@@ -64,7 +64,7 @@ def overview_html(model: Model, stats: ModelStats) -> str:
         ("MACs", f"{human_count(stats.macs)} ({stats.macs:,}) at static shapes"),
         ("Peak activation memory",
          ", ".join(f"subgraph {s.index}: {human_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
-         + f' <span class="muted">(estimate)</span>'),
+         + ' <span class="muted">(estimate)</span>'),
     ]
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
     parts.append(f'<p class="muted">{escape(PEAK_MEMORY_METHOD)}</p>')

@@ -1,4 +1,6 @@
-"""Qt table models over a subgraph's operators and tensors, and a fast filter proxy.
+"""Qt table models over a subgraph's operators and tensors, a fast filter proxy, and the
+base of the result tables that sort their own rows, and the set-up every sortable table
+view of the app shares.
 
 Rows are turned into display strings, sort keys and a search text once (in the
 loader's thread for big models); the Qt models only index into them, so a
@@ -8,11 +10,20 @@ loader's thread for big models); the Qt models only index into them, so a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from ..core.analysis import SubgraphStats
 from ..core.model import Subgraph, Tensor
@@ -329,3 +340,104 @@ class FilterProxy(QSortFilterProxyModel):
         if self._accepted is not None and row.index not in self._accepted:
             return False
         return self._pattern is None or self._pattern.search(row.search_text) is not None
+
+
+def make_sortable_table(model: QAbstractItemModel, widths: tuple[int, ...], *, row_height: int = 22,
+                        multi_select: bool = False, alternating: bool = False,
+                        stretch_last: bool = True) -> QTableView:
+    """A table view of whole rows, sortable by clicking a header, with fixed row heights and
+    column widths: measuring the contents of thousands of rows stalls the GUI."""
+    table = QTableView()
+    table.setModel(model)
+    # Rows arrive in their own order: enable sorting without sorting now.
+    table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+    table.setSortingEnabled(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection if multi_select
+                           else QAbstractItemView.SelectionMode.SingleSelection)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(alternating)
+    vertical = table.verticalHeader()
+    vertical.setVisible(False)
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(row_height)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setStretchLastSection(stretch_last)
+    for column, width in enumerate(widths):
+        table.setColumnWidth(column, width)
+    return table
+
+
+class OrderedRowsModel(QAbstractTableModel):
+    """A table over a tuple of items shown in a display order of its own: sorting reorders the
+    rows by `sort_key` (items without a key go last either way: they are neither good nor bad),
+    ties keep the items' order, and the selection follows its item. Subclasses give `headers`,
+    `sort_key` and `data`."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.items: tuple[Any, ...] = ()
+        self._order: list[int] = []  # row -> position in `items`
+        self._row_of: dict[int, int] = {}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    def set_items(self, items: Sequence[Any]) -> None:
+        """New rows, sorted as the table last was."""
+        self.beginResetModel()
+        self.items = tuple(items)
+        self._order = list(range(len(self.items)))
+        self._row_of = {p: p for p in self._order}
+        self.endResetModel()
+        self.resort()
+
+    def update_items(self, items: Sequence[Any]) -> None:
+        """The same rows with new contents (as many, in the same order): repainted in place, so
+        the selection stays."""
+        assert len(items) == len(self.items)
+        self.items = tuple(items)
+        if self.items:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.items) - 1, self.columnCount() - 1))
+        self.resort()
+
+    def resort(self) -> None:
+        if self._sort is not None:
+            self.sort(*self._sort)
+
+    def position(self, row: int) -> int:
+        """The item shown in `row`, as its position in `items`."""
+        return self._order[row]
+
+    def row_of(self, position: int) -> int:
+        return self._row_of[position]
+
+    def item(self, row: int) -> Any:
+        return self.items[self._order[row]]
+
+    def sort_key(self, position: int, column: int) -> Any | None:
+        raise NotImplementedError
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.headers)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(self.headers):
+            return
+        self._sort = (column, order)
+        keys = {p: self.sort_key(p, column) for p in range(len(self.items))}
+        valued = sorted((p for p in keys if keys[p] is not None), key=lambda p: keys[p],
+                        reverse=order == Qt.SortOrder.DescendingOrder)
+        positions = valued + [p for p in keys if keys[p] is None]
+        self.layoutAboutToBeChanged.emit()
+        old_order = self._order
+        self._order = positions
+        self._row_of = {p: row for row, p in enumerate(positions)}
+        persistent = self.persistentIndexList()  # the selection follows its item
+        self.changePersistentIndexList(
+            persistent, [self.index(self._row_of[old_order[p.row()]], p.column()) for p in persistent])
+        self.layoutChanged.emit()
