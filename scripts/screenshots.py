@@ -123,6 +123,7 @@ def main() -> None:
     wait(app, lambda: "Reading" not in page.tensor_info.text())
     window.grab().save(str(out / "compare.png"))
     quantization_lab_shot(app, window, out)
+    report_shot(reference, candidate, out)
     (out / ".screenshots.ini").unlink(missing_ok=True)
     print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
 
@@ -152,6 +153,38 @@ def quantization_lab_shot(app, window, out: Path) -> None:
         wait(app, lambda: True)
         lab.grab().save(str(out / "quantize.png"))
         lab.close()
+
+
+def report_shot(reference: Path, candidate: Path, out: Path) -> None:
+    """The HTML report's comparison section, as headless Chromium (Debian's) shows it; skipped,
+    saying why, without the browser or playwright (a dev dependency)."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("report.png not made: playwright is not installed (pip install -e '.[dev]')")
+        return
+    if not chromium.exists():
+        print("report.png not made: no /usr/bin/chromium (apt-get install chromium)")
+        return
+    from tflite_inspector.core.comparison import ComparisonRequest
+    from tflite_inspector.core.report import ReportRequest, build_report
+    from tflite_inspector.core.runtime import RuntimeWorker
+
+    inputs = (str(IMAGES),) if IMAGES.is_dir() else ()
+    comparison = ComparisonRequest(str(reference), (str(candidate),), inputs, random_count=0 if inputs else 8, limit=6)
+    with RuntimeWorker() as worker:
+        page_html = build_report(ReportRequest(str(reference), comparison=comparison), worker)
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "report.html"
+        report.write_text(page_html, encoding="utf-8")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(chromium), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            page.goto(report.as_uri())
+            page.locator("#comparison").screenshot(path=str(out / "report.png"))
+            browser.close()
 
 
 if __name__ == "__main__":

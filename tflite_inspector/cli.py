@@ -27,6 +27,7 @@ examples:
   tflite-inspector compat model.tflite --delegate gpu,nnapi --nnapi-api-level 29
   tflite-inspector compare float.tflite int8.tflite --inputs photos/
   tflite-inspector quantize model.tflite --calibration photos/ -o variants/
+  tflite-inspector report float.tflite --compare int8.tflite --inputs photos/ -o report.html
   tflite-inspector                       open the desktop app on the bundled sample
   tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
@@ -93,10 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compat.add_argument("paths", nargs="+", metavar="MODEL",
                         help="a .tflite file, or a folder to search for them")
-    compat.add_argument("--delegate", type=_delegate_list, default=list(_all_delegates()), metavar="LIST",
-                        help="comma-separated delegates to check (default: all): " + ",".join(_all_delegates()))
-    compat.add_argument("--nnapi-api-level", type=int, default=30, metavar="N",
-                        help="Android API level the NNAPI rules assume (default: 30 = Android 11)")
+    _add_delegate_options(compat)
     compat.add_argument("--no-runtime", action="store_true",
                         help="do not load the model in the interpreter to check the XNNPACK prediction")
     compat.add_argument("--timeout", type=float, default=60.0, metavar="S",
@@ -134,16 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("reference", metavar="REFERENCE", help="the model the others are measured against")
     compare.add_argument("candidates", nargs="+", metavar="CANDIDATE", help="quantized (or other) variants of it")
-    compare.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
-                         help="images (JPEG, PNG, BMP, ...), .npy/.npz arrays, or folders of them (searched "
-                              "recursively); an .npz names its arrays by input tensor name")
-    compare.add_argument("--random", type=int, default=0, metavar="N",
-                         help="use N random inputs instead of files (results are marked as random)")
-    compare.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
-    compare.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs")
-    _add_preprocessing_options(compare)
-    compare.add_argument("--labels", metavar="FILE",
-                         help="label file for a classifier's scores (default: the model's own, from metadata)")
+    _add_comparison_input_options(compare)
     compare.add_argument("--timeout", type=float, default=60.0, metavar="S",
                          help="seconds the interpreter may take per input before it is stopped (default: 60)")
     compare.add_argument("--worst", type=int, default=10, metavar="N", help="layers listed in text output (default: 10)")
@@ -217,7 +206,64 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--json", action="store_true", help="print one JSON object (docs/quantization.md)")
     quantize.add_argument("--debug", action="store_true",
                           help="print a traceback with unexpected errors (for bug reports)")
+
+    report = sub.add_parser(
+        "report",
+        prog="tflite-inspector report",
+        help="write one self-contained HTML file: overview, ops, quantization, delegates, comparison",
+        description=(
+            "Write a single HTML file to send to people who do not have the app: the model's overview, "
+            "signatures and inputs/outputs, op table, quantization parameters and every delegate's verdicts "
+            "with reasons; with --compare and inputs, the comparison (SQNR per layer, output agreement, top-k "
+            "with thumbnails); with --lab, a quantization lab's table. The page has no scripts and loads nothing "
+            "from the network. An existing file is not replaced without --overwrite. "
+            "Exit status: 0 when the report was written, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector report model.tflite -o model.html\n"
+            "  tflite-inspector report float.tflite --compare int8.tflite --inputs photos/ -o report.html\n"
+            "  tflite-inspector report float.tflite --lab variants/float_quantize.json \\\n"
+            "      --compare variants/float_int8.tflite --inputs photos/ -o report.html\n"
+        ),
+        formatter_class=_formatter,
+    )
+    report.add_argument("model", metavar="MODEL", help="the .tflite model the report is about")
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    report.add_argument("--compare", nargs="+", default=[], metavar="CANDIDATE",
+                        help="quantized (or other) variants to compare with MODEL on the inputs")
+    _add_comparison_input_options(report)
+    _add_delegate_options(report)
+    report.add_argument("--lab", metavar="RESULTS",
+                        help="a quantization lab's saved results (<stem>_quantize.json) to include as a table")
+    report.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    report.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds the interpreter may take per request before it is stopped (default: 60)")
+    report.add_argument("--debug", action="store_true",
+                        help="print a traceback with unexpected errors (for bug reports)")
     return parser
+
+
+def _add_delegate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delegate", "--delegates", dest="delegate", type=_delegate_list,
+                        default=list(_all_delegates()), metavar="LIST",
+                        help="comma-separated delegates (default: all): " + ",".join(_all_delegates()))
+    parser.add_argument("--nnapi-api-level", type=int, default=30, metavar="N",
+                        help="Android API level the NNAPI rules assume (default: 30 = Android 11)")
+
+
+def _add_comparison_input_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs a comparison runs on, how they are prepared, and the labels: `compare` and `report`."""
+    parser.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
+                        help="images (JPEG, PNG, BMP, ...), .npy/.npz arrays, or folders of them (searched "
+                             "recursively); an .npz names its arrays by input tensor name")
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="use N random inputs instead of files (results are marked as random)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs")
+    _add_preprocessing_options(parser)
+    parser.add_argument("--labels", metavar="FILE",
+                        help="label file for a classifier's scores (default: the model's own, from metadata)")
 
 
 def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
@@ -554,7 +600,54 @@ def run_quantize(args: argparse.Namespace, out: IO[str]) -> int:
     return EXIT_SOME_FAILED if failed or result.cancelled else EXIT_OK
 
 
-SUBCOMMANDS = ("inspect", "compat", "compare", "quantize")
+def run_report(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.comparison import ComparisonRequest
+    from .core.files import FileExists
+    from .core.inputs import InputError
+    from .core.report import ReportError, ReportRequest, build_report, read_lab_results, write_report
+    from .core.runtime import RuntimeFailure, RuntimeWorker
+
+    def progress(done: int, total: int, message: str) -> None:
+        if message and sys.stderr.isatty():
+            print(f"\r[{min(done + 1, total)}/{total}] {message:60.60}", end="", file=sys.stderr, flush=True)
+
+    if args.compare and not args.inputs and args.random <= 0:
+        _error_line("--compare needs inputs (--inputs FILE_OR_DIR...) or random ones (--random N)")
+        return EXIT_SOME_FAILED
+    if (args.mean is None) != (args.std is None):
+        _error_line("--mean and --std go together")
+        return EXIT_SOME_FAILED
+    if os.path.exists(args.output) and not args.overwrite:
+        _error_line(f"{args.output} exists; not replaced (use --overwrite, or another -o file)")
+        return EXIT_SOME_FAILED
+    worker = None
+    try:
+        comparison = None
+        if args.compare:
+            comparison = ComparisonRequest(
+                args.model, tuple(args.compare), tuple(args.inputs), _normalization(args), args.resize,
+                args.random, args.seed, args.limit, args.labels,
+            )
+            worker = RuntimeWorker(timeout_s=args.timeout)
+        request = ReportRequest(args.model, tuple(args.delegate), args.nnapi_api_level, comparison,
+                                read_lab_results(args.lab) if args.lab else None)
+        html = build_report(request, worker, progress=progress)
+        write_report(html, args.output, overwrite=args.overwrite)
+    except (ModelError, InputError, RuntimeFailure, ReportError, FileExists, OSError) as e:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        _error_line(" ".join(str(e).split()))
+        return EXIT_SOME_FAILED
+    finally:
+        if worker is not None:
+            worker.close()
+    if sys.stderr.isatty():
+        print("\r" + " " * 70 + "\r", end="", file=sys.stderr)
+    out.write(f"wrote {args.output} ({len(html.encode('utf-8')):,} bytes)\n")
+    return EXIT_OK
+
+
+SUBCOMMANDS = ("inspect", "compat", "compare", "quantize", "report")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -567,9 +660,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         run = {"inspect": run_inspect, "compat": run_compat, "compare": run_compare,
-               "quantize": run_quantize}.get(args.command)
+               "quantize": run_quantize, "report": run_report}.get(args.command)
         if run is not None:
-            if args.json:
+            if getattr(args, "json", False):
                 with json_stdout() as out:
                     return run(args, out)
             return run(args, sys.stdout)

@@ -34,6 +34,7 @@ from .conversion import (
     explain_failure,
     source_kind,
 )
+from .files import publish, remove_quietly, temporary_beside
 from .inputs import InputError, Normalization, Preprocessing, SampleSet, prepare_samples
 from .metrics import json_number
 from .model import Model, ModelError
@@ -402,7 +403,7 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
     # Weight-only modes of a TensorFlow source: the quantizer, on the float32 conversion.
     source, source_kind_ = (settings.source, kind) if via_converter else (reference.path, "tflite")
     produced = _produce(converter, replace(settings, source=source), source_kind_, mode, final_path,
-                        [s.values for s in calibration.samples], overwrite, publish=False)
+                        [s.values for s in calibration.samples], overwrite, publish_now=False)
     steps.finish()
     random_calibration = MODES[mode].calibrated and calibration.random
     if "error" in produced:
@@ -415,7 +416,7 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
     try:
         variant = read_model(temporary)
     except ModelError as e:
-        _remove(temporary)
+        remove_quietly(temporary)
         steps.done += 2
         return VariantResult(mode, title, None, error=f"the produced model cannot be read: {e}")
     try:
@@ -429,9 +430,9 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
     finally:
         variant.close()
     try:
-        _publish(temporary, final_path, overwrite)
+        publish(temporary, final_path, overwrite)
     except OSError as e:
-        _remove(temporary)
+        remove_quietly(temporary)
         steps.done += 2
         return VariantResult(mode, title, None, error=str(e))
     # A stop that lands between two requests only ends an idle worker: check before each step.
@@ -471,50 +472,27 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
 
 
 def _produce(converter: ConversionWorker, settings: LabSettings, kind: str, mode: str, final_path: str,
-             calibration: Sequence[Sequence[np.ndarray]], overwrite: bool, *, publish: bool = True) -> dict[str, Any]:
+             calibration: Sequence[Sequence[np.ndarray]], overwrite: bool, *,
+             publish_now: bool = True) -> dict[str, Any]:
     """Run the conversion into a temporary file beside `final_path`; published there (never over
-    an existing file unless `overwrite`) when `publish`, else left for the caller to check."""
-    temporary = os.path.join(os.path.dirname(final_path) or ".",
-                             f".{os.path.basename(final_path)}.{os.getpid()}.partial")
+    an existing file unless `overwrite`) when `publish_now`, else left for the caller to check."""
+    temporary = temporary_beside(final_path)
     try:
         answer = converter.produce(settings.source, kind, mode, temporary, calibration=calibration,
                                    int8_io=settings.int8_io)
     except RuntimeFailure as e:
-        _remove(temporary)
+        remove_quietly(temporary)
         if str(e) == "stopped":
             raise
         return {"error": explain_failure(str(e))}
-    if publish:
+    if publish_now:
         try:
-            _publish(temporary, final_path, overwrite)
+            publish(temporary, final_path, overwrite)
         except OSError as e:
-            _remove(temporary)
+            remove_quietly(temporary)
             return {"error": str(e)}
-    return {"path": temporary if not publish else final_path, "size": answer["size"],
+    return {"path": final_path if publish_now else temporary, "size": answer["size"],
             "notes": [*answer["notes"], f"made with {answer['tool']}"]}
-
-
-def _publish(temporary: str, final_path: str, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(temporary, final_path)
-        return
-    try:
-        os.link(temporary, final_path)  # fails if the name exists: nothing the user has is replaced
-    except FileExistsError:
-        raise OSError(f"{final_path} exists; not replaced (ask to overwrite)") from None
-    except OSError:
-        if os.path.exists(final_path):
-            raise OSError(f"{final_path} exists; not replaced (ask to overwrite)") from None
-        os.rename(temporary, final_path)  # a file system without hard links
-        return
-    os.unlink(temporary)
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _latency(runtime: RuntimeWorker, path: str, settings: LabSettings,
@@ -728,13 +706,13 @@ def save_result(result: LabResult, *, overwrite: bool) -> LabResult:
     """Write the settings and results beside the variants; the run can be re-done from this file."""
     path = settings_path(result.settings)
     result = replace(result, settings_file=path)
-    temporary = path + f".{os.getpid()}.partial"
+    temporary = temporary_beside(path)
     with open(temporary, "w", encoding="utf-8") as f:
         json.dump(lab_dict(result), f, ensure_ascii=False, indent=1, allow_nan=False)
     try:
-        _publish(temporary, path, overwrite)
+        publish(temporary, path, overwrite)
     except OSError as e:
-        _remove(temporary)
+        remove_quietly(temporary)
         return replace(result, settings_file=None, warnings=(*result.warnings, f"settings not saved: {e}"))
     return result
 

@@ -25,6 +25,7 @@ from .model_view import LoadedModel, ModelView, load_for_display
 
 if TYPE_CHECKING:
     from .quantize_view import LabComparison, QuantizationLabWindow
+    from .report_export import ReportExport
 
 MAX_RECENT = 10
 FILE_FILTER = "TFLite models (*.tflite);;All files (*)"
@@ -57,6 +58,7 @@ class MainWindow(QMainWindow):
         self._jobs: dict[QWidget, Job] = {}
         self.errors: list[str] = []  # messages shown to the user, newest last
         self.lab_windows: list[QuantizationLabWindow] = []
+        self.report_exports: list[ReportExport] = []  # newest last
         # Compare pages to set up once their model has loaded: path -> set_up() arguments.
         self._pending_comparisons: dict[str, dict[str, Any]] = {}
 
@@ -87,6 +89,12 @@ class MainWindow(QMainWindow):
         close_action = QAction("&Close Tab", self, shortcut=QKeySequence.StandardKey.Close)
         close_action.triggered.connect(lambda: self.close_tab(self.tabs.currentIndex()))
         file_menu.addAction(close_action)
+        file_menu.addSeparator()
+        self.export_action = QAction("&Export Report…", self, shortcut=QKeySequence("Ctrl+Shift+E"))
+        self.export_action.setStatusTip("Write one HTML file with this model's overview, ops, quantization, delegates "
+                                        "and the Compare page's last result, for people without the app")
+        self.export_action.triggered.connect(lambda: self.export_report())
+        file_menu.addAction(self.export_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -144,6 +152,7 @@ class MainWindow(QMainWindow):
         self.back_action.setEnabled(bool(view and view.can_go_back()))
         self.forward_action.setEnabled(bool(view and view.can_go_forward()))
         self.compare_action.setEnabled(view is not None)
+        self.export_action.setEnabled(view is not None)
 
     def open_model_paths(self) -> list[str]:
         """The models open in tabs, in tab order."""
@@ -154,6 +163,40 @@ class MainWindow(QMainWindow):
         view = self._current_view()
         if view is not None:
             view.show_compare().add_candidate_dialog()
+
+    # -- report -----------------------------------------------------------------------
+
+    def export_report(self, path: str | None = None, *, overwrite: bool = False) -> ReportExport | None:
+        """Write the current model's report to `path` (asked for when None: the dialog confirms
+        replacing a file). The Compare page's last result goes in as it is, without running again."""
+        from ..core.comparison import ComparisonRun
+        from ..core.inputs import SampleSet
+        from ..core.report import ReportRequest
+        from .report_export import ReportExport, ask_report_path
+
+        view = self._current_view()
+        if view is None:
+            return None
+        if path is None:
+            path = ask_report_path(self, view.model.path)
+            if not path:
+                return None
+            overwrite = True
+        comparison = None
+        result = view.comparison_result
+        if result is not None and not result.comparison.cancelled:
+            comparison = ComparisonRun(result.preprocessing, SampleSet(result.samples, (), ""), result.comparison)
+        export = ReportExport(ReportRequest(view.model.path, comparison=comparison), path, self, overwrite=overwrite)
+        export.done.connect(lambda written: self.statusBar().showMessage(f"Report written to {written}", 10000))
+        export.failed.connect(lambda message: self._report_failed(path, message))
+        self.report_exports.append(export)
+        return export.start()
+
+    def _report_failed(self, path: str, message: str) -> None:
+        if message == "cancelled":
+            self.statusBar().showMessage("Report not written: cancelled", 8000)
+            return
+        self._show_error("Export report", f"The report could not be written to {path}.", message)
 
     # -- quantization lab -------------------------------------------------------------
 
@@ -274,15 +317,17 @@ class MainWindow(QMainWindow):
         self._jobs.pop(page, None)
         self._pending_comparisons.pop(path, None)
         self._replace_page(page, None)
-        self.errors.append(message)
         self.statusBar().showMessage(f"Could not open {os.path.basename(path)}", 8000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cannot open model",
-                          f"{os.path.basename(path)} could not be opened.", QMessageBox.StandardButton.Ok, self)
+        self._show_error("Cannot open model", f"{os.path.basename(path)} could not be opened.", message)
+        self._show_hint_if_empty()
+
+    def _show_error(self, title: str, text: str, message: str) -> None:
+        self.errors.append(message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setInformativeText(message)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         self.error_box = box  # kept for tests
         box.open()  # not exec(): the app keeps running under the message
-        self._show_hint_if_empty()
 
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -286,6 +286,11 @@ class ModelView(QWidget):
             self._compare_host.layout().addWidget(page)
             self._compare = page
         return self._compare
+
+    @property
+    def comparison_result(self) -> Any:
+        """The Compare page's last result (a RunResult), None when the page was never used."""
+        return None if self._compare is None else self._compare.result
 
     def show_compare(self) -> CompareView:
         page = self.compare_page

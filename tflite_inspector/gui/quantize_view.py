@@ -62,14 +62,17 @@ from ..core.quantization_lab import (
     VariantResult,
     apply_budget,
     existing_outputs,
+    lab_dict,
     load_settings,
     run_lab,
     source_stem,
 )
+from ..core.report import ReportRequest
 from ..core.runtime import RuntimeFailure, RuntimeWorker
 from .compare_view import format_metric
 from .input_controls import InputList, PreprocessingControls, RandomInputsChoice, wrapped_label
 from .jobs import Job
+from .report_export import ReportExport, ask_report_path
 from .table_models import OrderedRowsModel, make_sortable_table
 
 SOURCE_FILTER = "Models (*.tflite *.keras *.h5 *.hdf5);;All files (*)"
@@ -428,6 +431,7 @@ class QuantizationLabWindow(QWidget):
         self._showing_run_warnings = False  # the banner has the last run's warnings, until the inputs change
         self._outcome = ""  # how the last run ended, shown until the next starts
         self.last_run: LabRun | None = None
+        self.report_export: ReportExport | None = None  # the last "Export report…"
         self.result: LabResult | None = None  # the last run with the budget now set applied
         self.runs_started = 0
         self.errors: list[str] = []  # messages shown to the user, newest last
@@ -467,8 +471,14 @@ class QuantizationLabWindow(QWidget):
                                        "first opens in the main window, the second is compared with it layer by "
                                        "layer on the lab's inputs")
         self.compare_button.clicked.connect(self.compare_selected)
+        self.report_button = QPushButton("Export report…")
+        self.report_button.setToolTip("Write one HTML file with this table (as the budget marks it now) and the "
+                                      "reference model's overview, ops, quantization and delegates")
+        self.report_button.setEnabled(False)
+        self.report_button.clicked.connect(lambda: self.export_report())
         compare_bar = QHBoxLayout()
         compare_bar.addWidget(self.compare_button)
+        compare_bar.addWidget(self.report_button)
         compare_bar.addStretch(1)
         results_layout.addLayout(compare_bar)
 
@@ -1085,6 +1095,25 @@ class QuantizationLabWindow(QWidget):
 
     def _update_compare_button(self) -> None:
         self.compare_button.setEnabled(self.selected_pair() is not None)
+        self.report_button.setEnabled(self.result is not None)
+
+    def export_report(self, path: str | None = None, *, overwrite: bool = False) -> ReportExport | None:
+        """The lab's table, with its reference model's report, written to `path` (asked for when
+        None: the dialog confirms replacing a file)."""
+        if self.result is None:
+            return None
+        reference = self.result.reference_path
+        if path is None:
+            path = ask_report_path(self, reference)
+            if not path:
+                return None
+            overwrite = True
+        export = ReportExport(ReportRequest(reference, lab=lab_dict(self.result)), path, self, overwrite=overwrite)
+        export.done.connect(lambda written: self.run_status.setText(f"Report written to {written}."))
+        export.failed.connect(lambda message: message == "cancelled" or self._show_error(
+            "The report could not be written", message))
+        self.report_export = export
+        return export.start()
 
     def compare_selected(self) -> None:
         pair = self.selected_pair()
