@@ -34,7 +34,7 @@ def export_and_wait(qtbot, owner, path, **kwargs):
     with qtbot.waitSignals([export.done], raising=False, timeout=TIMEOUT_MS) as blocker:
         pass
     assert blocker.signal_triggered, owner.errors
-    assert not export.dialog.isVisible()
+    assert not export.running  # and its dialog is closed and deleted
     return export
 
 
@@ -44,10 +44,12 @@ def test_export_includes_the_compare_pages_result(qtbot, window, tmp_path):
     view = open_and_wait(qtbot, window, shared_model(FLOAT))
     assert window.export_action.isEnabled()
     assert default_report_path(view.model.path).endswith("vww_96_float_report.html")
+    view.set_api_level(27)  # the NNAPI level chosen in the view is the report's
     plain = tmp_path / "plain.html"
     export_and_wait(qtbot, window, plain)
     page_text = plain.read_text(encoding="utf-8")
     assert "Ops of subgraph 0" in page_text and "SQNR per layer" not in page_text
+    assert "api_level 27" in page_text
     assert "Report written to" in window.statusBar().currentMessage()
 
     page = view.show_compare()
@@ -58,7 +60,7 @@ def test_export_includes_the_compare_pages_result(qtbot, window, tmp_path):
     export_and_wait(qtbot, window, compared)
     text = compared.read_text(encoding="utf-8")
     assert "SQNR per layer" in text and "vww_96_int8.tflite" in text
-    assert text.count("data:image/png;base64,") == 3  # the page's three photos, as thumbnails
+    assert text.count("data:image/jpeg;base64,") == 3  # the page's three photos, as thumbnails
     assert page._run_number == runs_before  # the page's result, not a new run
 
     # A file that exists is not replaced unless the user said so (the save dialog asks).
@@ -75,10 +77,11 @@ def test_cancel_writes_nothing(qtbot, window, tmp_path):
     open_and_wait(qtbot, window, shared_model(DP_NET))
     out = tmp_path / "dp_net.html"
     export = window.export_report(str(out))
-    export.dialog.findChild(QPushButton).click()  # the dialog's Cancel button
+    dialog = export.dialog
+    dialog.findChild(QPushButton).click()  # the dialog's Cancel button
     with qtbot.waitSignal(export.failed, timeout=TIMEOUT_MS) as blocker:
-        pass
-    assert blocker.args == ["cancelled"] and not out.exists() and window.errors == []
+        assert not dialog.isVisible()  # Cancel hides it at once; later progress is ignored
+    assert blocker.args == ["cancelled"] and not export.running and not out.exists() and window.errors == []
     assert not [name for name in os.listdir(tmp_path) if name.endswith(".partial")]
     assert "cancelled" in window.statusBar().currentMessage()
 

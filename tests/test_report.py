@@ -166,8 +166,8 @@ def test_comparison_and_lab_table(tmp_path):
         page = build_report(request, worker, progress=lambda done, total, message: steps.append((done, total)))
     assert steps[-1][0] == steps[-1][1] and [d for d, _ in steps] == sorted(d for d, _ in steps)
     assert "SQNR per layer" in page and "<polyline" in page and page.count("<circle") == 5
-    assert "vww_96_int8.tflite" in page and "Top-1 agreement" in page
-    assert page.count("data:image/png;base64,") == 6  # a thumbnail per input
+    assert "vww_96_int8.tflite" in page and "Top-1 agreement" in page and "same top-1" in page
+    assert page.count("data:image/jpeg;base64,") == 6  # a thumbnail per input
     assert ">Quantization lab<" in page and "★ full-integer int8" in page and "xnnpack takes 0/31 ops" in page
     assert "309,928" in page and "only 20 calibration inputs" in page
 
@@ -210,6 +210,27 @@ def test_cli_writes_once_and_reports_errors_in_one_line(tmp_path, capsys):
     assert "not quantization lab results" in capsys.readouterr().err
     assert main(["report", sample, "-o", str(tmp_path / "d.html"), "--compare", sample]) == 2
     assert "--compare needs inputs" in capsys.readouterr().err
+    assert main(["report", sample, "-o", str(tmp_path / "missing" / "e.html")]) == 2
+    assert "no such folder" in capsys.readouterr().err
+
+
+def test_edited_lab_results_and_undecodable_names_still_give_a_page(tmp_path, capsys):
+    """Lab results edited by hand (fields of the wrong type) and a file name that is not UTF-8."""
+    sample = PROJECT_ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+    odd = tmp_path / os.fsdecode(b"bad\xffname.tflite")  # a lone surrogate in the str
+    odd.write_bytes(sample.read_bytes())
+    lab = tmp_path / "lab.json"
+    lab.write_text(json.dumps({
+        "variants": [{"mode": 3, "ruled_out": 5, "latency_ms": "fast", "delegates": [1]},
+                     {"mode": "int8", "title": "full-integer int8", "size_bytes": 1000, "latency_error": "boom"}],
+        "calibration": "x", "evaluation": [1], "warnings": "abc", "recommendation": None,
+    }))
+    out = tmp_path / "odd.html"
+    assert main(["report", str(odd), "-o", str(out), "--lab", str(lab), "--delegates", "xnnpack"]) == 0, \
+        capsys.readouterr().err
+    page = out.read_text(encoding="utf-8")
+    assert "bad?name.tflite" in page and "full-integer int8" in page and "latency: boom" in page
+    assert "★" not in page and '<div class="warning">a</div>' not in page
 
 
 @needs_shared

@@ -638,6 +638,13 @@ def run_report(args: argparse.Namespace, out: IO[str]) -> int:
             print(file=sys.stderr)
         _error_line(" ".join(str(e).split()))
         return EXIT_SOME_FAILED
+    except Exception as e:  # noqa: BLE001 - a bug: one line (a traceback with --debug), never a crash
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        _error_line(f"{args.model}: internal error ({type(e).__name__}: {e}); please report it")
+        if args.debug:
+            traceback.print_exc()
+        return EXIT_SOME_FAILED
     finally:
         if worker is not None:
             worker.close()

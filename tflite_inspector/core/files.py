@@ -9,6 +9,7 @@ under the final name.
 from __future__ import annotations
 
 import os
+import secrets
 
 
 class FileExists(OSError):
@@ -41,13 +42,19 @@ def remove_quietly(path: str) -> None:
 
 
 def temporary_beside(final_path: str) -> str:
-    """A name in the same folder (so that publishing is a link, not a copy), hidden, unique to this process."""
-    return os.path.join(os.path.dirname(final_path) or ".", f".{os.path.basename(final_path)}.{os.getpid()}.partial")
+    """A hidden name in the same folder (so that publishing is a link, not a copy), unique to this
+    call: two writers of the same output (the app's main window and its lab window) never share one."""
+    token = secrets.token_hex(4)
+    return os.path.join(os.path.dirname(final_path) or ".",
+                        f".{os.path.basename(final_path)}.{os.getpid()}.{token}.partial")
 
 
 def write_new_file(final_path: str, data: bytes, *, overwrite: bool = False) -> None:
     """Write `data` to `final_path`, never replacing an existing file unless `overwrite`.
     Raises FileExists, or OSError when the folder cannot be written."""
+    folder = os.path.dirname(os.path.abspath(final_path))
+    if not os.path.isdir(folder):
+        raise OSError(f"{folder}: no such folder")
     temporary = temporary_beside(final_path)
     try:
         with open(temporary, "wb") as f:

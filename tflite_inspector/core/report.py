@@ -30,7 +30,7 @@ from .compat import DELEGATES, DelegateReport, analyze
 from .delegate_rules import DEFAULT_NNAPI_API_LEVEL
 from .files import write_new_file
 from .model import Model, Quantization, Subgraph, Tensor
-from .summary import human_bytes, human_count, size_breakdown
+from .summary import format_quantization, human_bytes, human_count, size_breakdown
 
 # Op tables with more rows than this start collapsed (dp_net has 2,338 ops).
 OPEN_OP_TABLE_LIMIT = 200
@@ -92,7 +92,7 @@ def build_report(request: ReportRequest, worker: Any = None, *, progress: Progre
     ReportCancelled when `cancelled()` turns true between steps."""
     from .tflite_reader import read_model
 
-    steps = 2 + len(request.delegates) + (1 if request.comparison is not None else 0)
+    steps = 2 + len(request.delegates) + (1 if request.comparison is not None else 0)  # "done" is the last
     done = 0
 
     def step(message: str) -> None:
@@ -130,9 +130,10 @@ def build_report(request: ReportRequest, worker: Any = None, *, progress: Progre
         context["comparison"] = _comparison(request.comparison, worker, cancelled)
     context["lab"] = _lab(request.lab) if request.lab is not None else None
     step("writing the page")
-    html = render(context)
-    if progress is not None:
-        progress(steps, steps, "done")
+    # Names from a model or a file system may hold lone surrogates (undecodable bytes): as "?", the
+    # page encodes as UTF-8 whatever the model says.
+    html = render(context).encode("utf-8", "replace").decode("utf-8")
+    step("done")
     return html
 
 
@@ -180,7 +181,7 @@ def _number(value: float | int | None, digits: int = 4) -> str:
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.3g}%"
+    return "—" if value is None or math.isnan(value) else f"{value * 100:.3g}%"
 
 
 def _shortened(name: str, limit: int = SHORT_NAME) -> str:
@@ -302,7 +303,7 @@ def _quantization_text(q: Quantization | None) -> str:
     if q is None or not q.is_quantized:
         return ""
     if q.scale.size == 0:
-        return type(q.details).__name__.replace("Quantization", "").lower() or "quantized"
+        return format_quantization(q) or "quantized"
     if q.per_channel:
         return f"per channel: {q.scale.size} on axis {q.quantized_dimension}"
     return f"scale {float(q.scale[0]):.6g}, zero point {int(q.zero_point[0]) if q.zero_point.size else 0}"
@@ -380,22 +381,20 @@ def _comparison(request: Any, worker: Any, cancelled: Callable[[], bool] | None)
     comparison = run.comparison
     if comparison.cancelled:
         raise ReportCancelled("cancelled")
-    thumbnails = {s.name: _thumbnail(s.thumbnail) for s in run.samples.samples}
     candidates = []
     for i, c in enumerate(comparison.candidates):
-        color = SERIES_COLORS[i % len(SERIES_COLORS)]
         worst = c.worst_layers("sqnr_db", WORST_LAYERS)
         candidates.append({
             "name": c.file_name,
             "path": c.path,
-            "color": color,
+            "color": SERIES_COLORS[i % len(SERIES_COLORS)],
             "error": c.error,
             "layers": len(c.layers),
             "unmatched": len(c.unmatched),
             "worst": [{"op": w.op, "op_index": w.op_index, "tensor": w.reference_name, "how": w.how,
                        "sqnr_db": w.metrics.sqnr_db, "rmse_over_scale": w.metrics.rmse_over_scale,
                        "cosine": w.metrics.cosine} for w in worst],
-            "outputs": [_output(o, thumbnails) for o in c.outputs],
+            "outputs": [_output(o) for o in c.outputs],
         })
     return {
         "inputs": comparison.inputs_description,
@@ -405,10 +404,12 @@ def _comparison(request: Any, worker: Any, cancelled: Callable[[], bool] | None)
         "random": comparison.random_inputs,
         "candidates": candidates,
         "plot": _layer_plot([c for c in comparison.candidates if c.layers]),
+        "worst_count": WORST_LAYERS,
+        "top_tables": _top_tables(comparison, run.samples.samples),
     }
 
 
-def _output(o: Any, thumbnails: dict[str, str | None]) -> dict[str, Any]:
+def _output(o: Any) -> dict[str, Any]:
     metrics = o.metrics
     return {
         "name": o.name,
@@ -419,26 +420,53 @@ def _output(o: Any, thumbnails: dict[str, str | None]) -> dict[str, Any]:
         "top1": o.top1_agreement,
         "topk_overlap": o.topk_overlap,
         "k": o.k,
-        "labels_source": o.labels_source,
-        "top": [{"input": t.input, "thumbnail": thumbnails.get(t.input),
-                 "agree": bool(t.reference and t.candidate and t.reference[0][0] == t.candidate[0][0]),
-                 "reference": [(label or f"class {cls}", score) for cls, label, score in t.reference],
-                 "candidate": [(label or f"class {cls}", score) for cls, label, score in t.candidate]}
-                for t in o.top],
     }
 
 
+def _classes(top: Sequence[tuple[int, str, float]]) -> list[tuple[str, float]]:
+    return [(label or f"class {cls}", score) for cls, label, score in top]
+
+
+def _top_tables(comparison: Any, samples: Sequence[Any]) -> list[dict[str, Any]]:
+    """One table per classifier output: a row per input, with its thumbnail once, the
+    reference's top k and every candidate's beside it."""
+    thumbnails = {s.name: _thumbnail(s.thumbnail) for s in samples}
+    tables: dict[str, dict[str, Any]] = {}
+    for c in comparison.candidates:
+        for o in c.outputs:
+            if not o.top:
+                continue
+            table = tables.setdefault(o.name, {"name": o.name, "k": o.k, "labels_source": o.labels_source,
+                                               "candidates": [], "rows": {}})
+            table["candidates"].append(c.file_name)
+            column = len(table["candidates"]) - 1
+            for t in o.top:
+                row = table["rows"].setdefault(t.input, {"input": t.input, "thumbnail": thumbnails.get(t.input),
+                                                         "reference": _classes(t.reference), "candidates": []})
+                row["candidates"].extend([None] * (column - len(row["candidates"])))  # a candidate that skipped it
+                agree = bool(t.reference and t.candidate and t.reference[0][0] == t.candidate[0][0])
+                row["candidates"].append({"top": _classes(t.candidate), "agree": agree})
+    for table in tables.values():
+        width = len(table["candidates"])
+        table["rows"] = list(table["rows"].values())
+        for row in table["rows"]:
+            row["candidates"].extend([None] * (width - len(row["candidates"])))
+    return list(tables.values())
+
+
 def _thumbnail(pixels: np.ndarray | None) -> str | None:
-    """A PNG data URI, at most THUMBNAIL_SIZE pixels a side: a few kB per input."""
+    """A JPEG data URI, at most THUMBNAIL_SIZE pixels a side: about 2 kB per input, shown once."""
     if pixels is None:
         return None
     from PIL import Image
 
     image = Image.fromarray(np.ascontiguousarray(pixels))
     image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+    if image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    image.save(buffer, format="JPEG", quality=85)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _nice_step(span: float, ticks: int = 5) -> float:
@@ -507,52 +535,62 @@ def _layer_plot(candidates: Sequence[Any]) -> dict[str, Any] | None:
 
 
 def _lab(data: dict[str, Any]) -> dict[str, Any]:
-    """The lab's table from its saved JSON (docs/quantization.md): read defensively, since the
-    file may come from anywhere."""
+    """The lab's table from its saved JSON (docs/quantization.md), read defensively: the file may
+    have been edited, or come from anywhere. Fields of the wrong type count as absent."""
 
     def number(value: Any) -> float | int | None:
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    def texts(value: Any) -> list[str]:
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    def table(value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    recommendation = text(data.get("recommendation"))
     rows = []
     for v in data.get("variants") or []:
         if not isinstance(v, dict):
             continue
-        latency = v.get("latency_ms") if isinstance(v.get("latency_ms"), dict) else {}
-        worst = v.get("worst_layer") if isinstance(v.get("worst_layer"), dict) else None
-        delegates = v.get("delegates") if isinstance(v.get("delegates"), dict) else {}
+        latency, worst = table(v.get("latency_ms")), table(v.get("worst_layer"))
+        mode = text(v.get("mode"))
         rows.append({
-            "mode": str(v.get("mode", "")),
-            "title": str(v.get("title") or v.get("mode", "")),
-            "path": str(v.get("path") or ""),
+            "mode": mode,
+            "title": text(v.get("title")) or mode,
+            "path": text(v.get("path")),
             "size": number(v.get("size_bytes")),
             "ratio": number(v.get("size_ratio")),
             "median": number(latency.get("median")),
             "p90": number(latency.get("p90")),
+            "latency_error": text(v.get("latency_error")),
             "top1": number(v.get("top1_agreement")),
             "sqnr": number(v.get("output_sqnr_db")),
-            "worst": None if worst is None else f"{worst.get('op', '')} #{worst.get('op_index', '')}: "
-                                                f"{_number(number(worst.get('sqnr_db')))} dB",
-            "delegates": {str(k): (f"{d.get('ops_supported')}/{d.get('ops_total')}" if isinstance(d, dict) else "")
-                          for k, d in delegates.items()},
-            "fits": v.get("fits_budget"),
-            "ruled_out": [str(r) for r in v.get("ruled_out") or []],
-            "error": v.get("error"),
-            "unchanged": v.get("unchanged"),
-            "random": bool(v.get("calibrated_on_random")),
-            "recommended": v.get("mode") == data.get("recommendation") and not v.get("reference"),
-            "reference": bool(v.get("reference")),
+            "evaluation_error": text(v.get("evaluation_error")),
+            "worst": (f"{text(worst.get('op'))} #{number(worst.get('op_index'))}: "
+                      f"{_number(number(worst.get('sqnr_db')))} dB") if worst else None,
+            "delegates": {str(k): f"{number(d.get('ops_supported'))}/{number(d.get('ops_total'))}"
+                          for k, d in table(v.get("delegates")).items() if isinstance(d, dict)},
+            "fits": v.get("fits_budget") if isinstance(v.get("fits_budget"), bool) else None,
+            "ruled_out": texts(v.get("ruled_out")),
+            "error": text(v.get("error")),
+            "unchanged": text(v.get("unchanged")),
+            "random": v.get("calibrated_on_random") is True,
+            "recommended": bool(mode) and mode == recommendation and v.get("reference") is not True,
+            "reference": v.get("reference") is True,
         })
-    delegate_keys = sorted({k for row in rows for k in row["delegates"]})
     return {
-        "source": str(data.get("source", "")),
-        "preprocessing": str(data.get("preprocessing", "")),
-        "calibration": str((data.get("calibration") or {}).get("description", "")),
-        "evaluation": str((data.get("evaluation") or {}).get("description", "")),
-        "random": bool(data.get("random_inputs")),
-        "warnings": [str(w) for w in data.get("warnings") or []],
-        "recommendation": data.get("recommendation"),
-        "recommendation_reason": str(data.get("recommendation_reason") or ""),
-        "cancelled": bool(data.get("cancelled")),
+        "source": text(data.get("source")),
+        "preprocessing": text(data.get("preprocessing")),
+        "calibration": text(table(data.get("calibration")).get("description")),
+        "evaluation": text(table(data.get("evaluation")).get("description")),
+        "random": data.get("random_inputs") is True,
+        "warnings": texts(data.get("warnings")),
+        "recommendation": recommendation,
+        "recommendation_reason": text(data.get("recommendation_reason")),
+        "cancelled": data.get("cancelled") is True,
         "rows": rows,
-        "delegate_keys": delegate_keys,
+        "delegate_keys": sorted({k for row in rows for k in row["delegates"]}),
     }

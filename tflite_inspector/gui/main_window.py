@@ -186,9 +186,12 @@ class MainWindow(QMainWindow):
         result = view.comparison_result
         if result is not None and not result.comparison.cancelled:
             comparison = ComparisonRun(result.preprocessing, SampleSet(result.samples, (), ""), result.comparison)
-        export = ReportExport(ReportRequest(view.model.path, comparison=comparison), path, self, overwrite=overwrite)
+        request = ReportRequest(view.model.path, api_level=view.api_level, comparison=comparison)
+        export = ReportExport(request, path, self, overwrite=overwrite)
         export.done.connect(lambda written: self.statusBar().showMessage(f"Report written to {written}", 10000))
         export.failed.connect(lambda message: self._report_failed(path, message))
+        # Kept while they run, so that closing the window stops them; dropped when done.
+        self.report_exports = [e for e in self.report_exports if e.running]
         self.report_exports.append(export)
         return export.start()
 
@@ -366,6 +369,8 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         for window in self.lab_windows:  # their runs stop and their worker processes end
             window.close()
+        for export in self.report_exports:  # a report half made is not written
+            export.cancel()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

@@ -1153,7 +1153,9 @@ class QuantizationLabWindow(QWidget):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         """The run stops and the worker processes end (once the run lets go of them); the form and
-        the last result stay for when the window is opened again."""
+        the last result stay for when the window is opened again. A report being written is not."""
         self.cancel()
         self._workers.close()
+        if self.report_export is not None and self.report_export.running:
+            self.report_export.cancel()
         super().closeEvent(event)

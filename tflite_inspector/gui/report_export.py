@@ -28,12 +28,14 @@ def default_report_path(model_path: str) -> str:
 
 
 def ask_report_path(parent: QWidget, model_path: str) -> str:
-    """The file to write, "" when the user cancels. The dialog itself asks before an existing file
-    is replaced, so the export that follows may overwrite."""
-    path, _ = QFileDialog.getSaveFileName(parent, "Export report", default_report_path(model_path), REPORT_FILTER)
-    if path and not os.path.splitext(path)[1]:
-        path += ".html"
-    return path
+    """The file to write, "" when the user cancels. The dialog adds ".html" to a bare name before
+    it asks about replacing an existing file, so the export that follows may overwrite."""
+    dialog = QFileDialog(parent, "Export report", default_report_path(model_path), REPORT_FILTER)
+    dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    dialog.setDefaultSuffix("html")
+    if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
+        return ""
+    return dialog.selectedFiles()[0]
 
 
 class ReportExport(QObject):
@@ -48,6 +50,7 @@ class ReportExport(QObject):
         self.request, self.path = request, path
         self._cancel = threading.Event()
         self._message = ""  # the step under way, as build_report said it
+        self.running = False
         self.dialog = QProgressDialog(f"Writing {os.path.basename(path)}…", "Cancel", 0, 1, parent)
         self.dialog.setWindowTitle("Export report")
         self.dialog.setWindowModality(Qt.WindowModality.NonModal)
@@ -69,32 +72,32 @@ class ReportExport(QObject):
         self.job.failed.connect(self._failed)
 
     def start(self) -> ReportExport:
+        self.running = True
         self.dialog.show()
         self.job.start()
         return self
-
-    @property
-    def running(self) -> bool:
-        return self.dialog.isVisible()
 
     def _progress(self, done: int, total: int, message: str) -> None:  # in the job's thread
         self._message = message
         self.job.report_progress(done, total)
 
     def _show_progress(self, done: int, total: int) -> None:
+        if self._cancel.is_set():
+            return  # QProgressDialog.setValue would show the dialog that Cancel hid
         self.dialog.setMaximum(max(total, 1))
         self.dialog.setValue(min(done, total))
         if self._message:
             self.dialog.setLabelText(f"Writing {os.path.basename(self.path)}: {self._message}…")
 
     def cancel(self) -> None:
-        """Stops at the next step; the file is not written."""
+        """Stops at the next step; the file is not written. (The dialog's Cancel hides it at once.)"""
         self._cancel.set()
-        self.dialog.setLabelText("Cancelling…")
 
     def _close_dialog(self) -> None:
+        self.running = False
         self.dialog.canceled.disconnect(self.cancel)  # closing a QProgressDialog emits canceled
         self.dialog.close()
+        self.dialog.deleteLater()
 
     def _finished(self, path: Any) -> None:
         self._close_dialog()
