@@ -256,7 +256,8 @@ def test_sorting_by_macs_keeps_selection_and_navigation(qtbot, window):
     view.select_operator(0)  # navigation finds rows after sorting
     assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 0
     view.filter_edit.setText("^depthwise_conv_2d")  # the op name starts each row's search text
-    keys = [view.op_proxy.index(r, macs_column).data(Qt.ItemDataRole.UserRole + 1) for r in range(view.op_proxy.rowCount())]
+    keys = [view.op_proxy.index(r, macs_column).data(Qt.ItemDataRole.UserRole + 1)
+            for r in range(view.op_proxy.rowCount())]
     assert keys == sorted(keys, reverse=True) and len(keys) == 13
 
 
@@ -268,7 +269,7 @@ def test_edge_case_files_end_as_a_view_or_a_message(qtbot, window):
     for path in paths:
         errors_before = len(window.errors)
         window.open_paths([str(path)])
-        qtbot.waitUntil(lambda: len(window.errors) > errors_before or (
+        qtbot.waitUntil(lambda before=errors_before, path=path: len(window.errors) > before or (
             isinstance(window.tabs.currentWidget(), ModelView)
             and window.tabs.tabToolTip(window.tabs.currentIndex()) == str(path)), timeout=LOAD_TIMEOUT_MS)
     opened = sum(isinstance(window.tabs.widget(i), ModelView) for i in range(window.tabs.count()))

@@ -132,6 +132,13 @@ def test_per_channel_quantization_is_listed_with_its_axis():
 
 
 @needs_shared
+def test_blockwise_quantization_names_its_block_and_scales_tensor():
+    page = build_report(ReportRequest(str(shared_model("gh-google-ai-edge-LiteRT/qwen_fc_blockwise_quantized.tflite")),
+                                      delegates=("xnnpack",)))
+    assert "blockwise(block 32, scales in t3)" in page
+
+
+@needs_shared
 def test_dp_net_report_is_small_and_its_op_table_starts_collapsed(tmp_path):
     page = build_report(ReportRequest(str(shared_model(DP_NET))))
     size = len(page.encode("utf-8"))
