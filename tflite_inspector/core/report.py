@@ -29,7 +29,7 @@ from .analysis import ModelStats, model_stats
 from .compat import DELEGATES, DelegateReport, analyze
 from .delegate_rules import DEFAULT_NNAPI_API_LEVEL
 from .files import write_new_file
-from .model import Model, Quantization, Subgraph, Tensor
+from .model import Model, Subgraph, Tensor
 from .summary import format_quantization, human_bytes, human_count, size_breakdown
 
 # Op tables with more rows than this start collapsed (dp_net has 2,338 ops).
@@ -246,7 +246,7 @@ def _tensor_metadata(tm: Any) -> dict[str, Any]:
 
 def _tensor_row(t: Tensor) -> dict[str, Any]:
     return {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": _shape(t),
-            "quantization": _quantization_text(t.quantization)}
+            "quantization": format_quantization(t.quantization)}
 
 
 def _signatures(model: Model) -> list[dict[str, Any]]:
@@ -299,16 +299,6 @@ def _subgraph(model: Model, sg: Subgraph, stats: ModelStats) -> dict[str, Any]:
     }
 
 
-def _quantization_text(q: Quantization | None) -> str:
-    if q is None or not q.is_quantized:
-        return ""
-    if q.scale.size == 0:
-        return format_quantization(q) or "quantized"
-    if q.per_channel:
-        return f"per channel: {q.scale.size} on axis {q.quantized_dimension}"
-    return f"scale {float(q.scale[0]):.6g}, zero point {int(q.zero_point[0]) if q.zero_point.size else 0}"
-
-
 def _values(array: np.ndarray, fmt: str) -> str:
     shown = ", ".join(format(v, fmt) for v in array[:LISTED_CHANNELS].tolist())
     return shown + (f", … ({array.size - LISTED_CHANNELS} more)" if array.size > LISTED_CHANNELS else "")
@@ -321,7 +311,7 @@ def _quantized_tensor(t: Tensor) -> dict[str, Any]:
     row = {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": _shape(t), "constant": t.is_constant,
            "granularity": "", "axis": None, "scales": "", "scale_range": "", "zero_points": "", "range": ""}
     if q.scale.size == 0:
-        row["granularity"] = _quantization_text(q)
+        row["granularity"] = format_quantization(q) or "quantized"
     elif q.per_channel:
         row.update(granularity=f"per channel ({q.scale.size})", axis=q.quantized_dimension,
                    scales=_values(q.scale, ".4g"),
@@ -381,13 +371,16 @@ def _comparison(request: Any, worker: Any, cancelled: Callable[[], bool] | None)
     comparison = run.comparison
     if comparison.cancelled:
         raise ReportCancelled("cancelled")
-    candidates = []
+    candidates, plotted = [], []
     for i, c in enumerate(comparison.candidates):
         worst = c.worst_layers("sqnr_db", WORST_LAYERS)
+        color = SERIES_COLORS[i % len(SERIES_COLORS)]
+        if c.layers:
+            plotted.append((c, color, worst))
         candidates.append({
             "name": c.file_name,
             "path": c.path,
-            "color": SERIES_COLORS[i % len(SERIES_COLORS)],
+            "color": color,
             "error": c.error,
             "layers": len(c.layers),
             "unmatched": len(c.unmatched),
@@ -403,7 +396,7 @@ def _comparison(request: Any, worker: Any, cancelled: Callable[[], bool] | None)
         "preprocessing": comparison.preprocessing,
         "random": comparison.random_inputs,
         "candidates": candidates,
-        "plot": _layer_plot([c for c in comparison.candidates if c.layers]),
+        "plot": _layer_plot(plotted),
         "worst_count": WORST_LAYERS,
         "top_tables": _top_tables(comparison, run.samples.samples),
     }
@@ -478,25 +471,25 @@ def _nice_step(span: float, ticks: int = 5) -> float:
     return 10 * magnitude
 
 
-def _layer_plot(candidates: Sequence[Any]) -> dict[str, Any] | None:
-    """SQNR (dB) of every matched layer along the execution order, one series per candidate, as
-    numbers the template draws into an inline SVG. Exact layers (infinite SQNR) sit on the top
-    edge; layers without a value and model inputs are left out."""
+def _layer_plot(candidates: Sequence[tuple[Any, str, Sequence[Any]]]) -> dict[str, Any] | None:
+    """SQNR (dB) of every matched layer along the execution order, one series per (candidate,
+    colour, worst layers), as numbers the template draws into an inline SVG. Exact layers
+    (infinite SQNR) sit on the top edge; layers without a value and model inputs are left out."""
     series = []
-    for i, c in enumerate(candidates):
+    for c, color, worst in candidates:
         # Model inputs (op −1) are left out: only the input's own quantization, often exact,
         # whose height would flatten the layers' curve.
         points = [(layer.op_index, layer.metrics.sqnr_db, layer) for layer in c.layers
                   if layer.how != "requantized" and layer.op_index >= 0 and not math.isnan(layer.metrics.sqnr_db)]
         if points:
-            series.append((i, c, points))
+            series.append((c, color, {id(w) for w in worst}, points))
     if not series:
         return None
-    finite = [y for _, _, points in series for _, y, _ in points if math.isfinite(y)]
+    finite = [y for *_, points in series for _, y, _ in points if math.isfinite(y)]
     low = min(finite, default=0.0)
     high = max(finite, default=60.0)
     low, high = math.floor(min(low, 0.0) / 10) * 10, math.ceil(max(high, low + 10) / 10) * 10
-    xs = [x for _, _, points in series for x, _, _ in points]
+    xs = [x for *_, points in series for x, _, _ in points]
     x_low, x_high = min(xs), max(max(xs), min(xs) + 1)
     left, top = PLOT_MARGIN["left"], PLOT_MARGIN["top"]
     width = PLOT_WIDTH - left - PLOT_MARGIN["right"]
@@ -510,11 +503,10 @@ def _layer_plot(candidates: Sequence[Any]) -> dict[str, Any] | None:
         return round(top + (high - y) / (high - low) * height, 1)
 
     drawn = []
-    for i, c, points in series:
-        worst = {id(w) for w in c.worst_layers("sqnr_db", WORST_LAYERS)}
+    for c, color, worst, points in series:
         drawn.append({
             "name": c.file_name,
-            "color": SERIES_COLORS[i % len(SERIES_COLORS)],
+            "color": color,
             "polyline": " ".join(f"{px(x)},{py(y)}" for x, y, _ in points),
             "worst": [{"x": px(x), "y": py(y), "label": f"{layer.op} #{layer.op_index}: {_number(y)} dB"}
                       for x, y, layer in points if id(layer) in worst],

@@ -72,7 +72,7 @@ from ..core.metrics import METRIC_NAMES, METRIC_TITLES, SUSPECT_RMSE_OVER_SCALE,
 from ..core.model import Model
 from ..core.tflite_reader import read_model
 from .input_controls import InputList, PreprocessingControls, RandomInputsChoice, wrapped_label
-from .jobs import Job
+from .jobs import Job, SharedWorkers
 from .table_models import OrderedRowsModel, make_sortable_table
 
 if TYPE_CHECKING:
@@ -135,59 +135,10 @@ def worst_plotted(candidate: CandidateComparison, metric: str, count: int = WORS
 # ---------------------------------------------------------------- work off the GUI thread
 
 
-class SharedWorker:
-    """The page's interpreter process, shared by its jobs: created on first use, stopped and
-    closed with the page, but closed only once the last job using it is done (closing the
-    pipe under a request another thread is making would race that request's clean-up)."""
+def _runtime_worker() -> tuple[RuntimeWorker]:
+    from ..core.runtime import RuntimeWorker  # multiprocessing: imported when first needed
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._worker: RuntimeWorker | None = None
-        self._users = 0
-        self._closed = False
-
-    def acquire(self) -> RuntimeWorker:
-        from ..core.runtime import RuntimeWorker
-
-        with self._lock:
-            if self._worker is None:
-                self._worker = RuntimeWorker()
-            self._users += 1
-            return self._worker
-
-    def release(self) -> None:
-        with self._lock:
-            self._users -= 1
-            worker = self._worker if self._closed and self._users == 0 else None
-            if worker is not None:
-                self._worker = None
-        if worker is not None:
-            worker.close()
-
-    def stop(self) -> None:
-        """Stop the request under way (the run or a tensor's values), from the GUI thread."""
-        with self._lock:
-            worker = self._worker
-        if worker is not None:
-            worker.stop()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            worker, idle = self._worker, self._users == 0
-            if idle:
-                self._worker = None
-        if worker is None:
-            return
-        if idle:
-            worker.close()
-        else:
-            worker.stop()  # the last job to finish closes it
-
-    @property
-    def started(self) -> bool:
-        with self._lock:
-            return self._worker is not None
+    return (RuntimeWorker(),)
 
 
 def read_candidate(path: str, reference: Model) -> tuple[Model, str]:
@@ -431,7 +382,7 @@ class CompareView(QWidget):
         self._reference_specs = input_specs(reference)
         self._candidates: dict[str, _Candidate] = {}
         self._suggestion = suggest_normalization([reference])
-        self._workers = SharedWorker()
+        self._workers = SharedWorkers(_runtime_worker)
         self._run_job: Job | None = None
         self._cancel = threading.Event()
         self._cancel_timer = QTimer(self)
@@ -941,7 +892,7 @@ class CompareView(QWidget):
 
         self._cancel = cancel = threading.Event()
         workers = self._workers
-        worker = workers.acquire()
+        (worker,) = workers.acquire()
 
         def work() -> RunResult:
             try:
@@ -1192,7 +1143,7 @@ class CompareView(QWidget):
         assert self.result is not None
         reference, sample = self.result.comparison.reference, self.result.samples[sample_index]
         workers = self._workers
-        worker = workers.acquire()
+        (worker,) = workers.acquire()
 
         def work() -> TensorPairData:
             try:

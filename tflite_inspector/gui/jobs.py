@@ -6,18 +6,23 @@ the interpreter's RuntimeFailure; the exception type and text for anything else)
 
 Long optional analyses (delegate reports) run in `background_pool()`, one at a
 time, so they never hold up opening a file or a tensor's values in Qt's global pool.
+A view's worker processes, used by several of its jobs, are kept in `SharedWorkers`.
 """
 
 from __future__ import annotations
 
+import threading
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal
 
 from ..core.model import ModelError
+
+if TYPE_CHECKING:
+    from ..core.worker import WorkerProcess  # multiprocessing: not at import time
 
 # Jobs stay referenced here until the GUI thread releases them, so a job is never
 # freed (and its QObject destroyed) in the worker thread that ran it.
@@ -131,3 +136,59 @@ def background_pool() -> QThreadPool:
             app.aboutToQuit.connect(lambda: (pool.clear(), pool.waitForDone()))
         _background_pool = pool
     return _background_pool
+
+
+class SharedWorkers:
+    """Worker processes shared by the jobs of one view (its background threads): made by `make`
+    on first use, stopped on request, and closed with the view — but only once the last job using
+    them is done (closing a pipe under a request another thread is making would race that
+    request's clean-up). A view that is shown again after close() makes new ones on its next use."""
+
+    def __init__(self, make: Callable[[], tuple[WorkerProcess, ...]]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._workers: tuple[WorkerProcess, ...] = ()
+        self._users = 0
+        self._closed = False
+
+    def acquire(self) -> tuple[Any, ...]:
+        """The workers, for one job; call release() when the job is done."""
+        with self._lock:
+            if not self._workers:
+                self._workers = self._make()
+            self._users += 1
+            self._closed = False
+            return self._workers
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            idle_and_closed = self._closed and self._users == 0
+            workers, self._workers = (self._workers, ()) if idle_and_closed else ((), self._workers)
+        for worker in workers:
+            worker.close()
+
+    def stop(self) -> None:
+        """Stop the requests under way, from the GUI thread: they fail with RuntimeFailure("stopped")."""
+        with self._lock:
+            workers = self._workers
+        for worker in workers:
+            worker.stop()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle = self._users == 0
+            workers = self._workers
+            if idle:
+                self._workers = ()
+        for worker in workers:
+            if idle:
+                worker.close()
+            else:
+                worker.stop()  # the last job to finish closes them
+
+    @property
+    def started(self) -> bool:
+        with self._lock:
+            return bool(self._workers)

@@ -243,12 +243,14 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(view)
         view.show_compare().set_up(**arguments)
 
+    def _tab_index(self, path: str) -> int:
+        """The tab of `path` (its tooltip is the path), −1 when it is not open."""
+        return next((i for i in range(self.tabs.count()) if self.tabs.tabToolTip(i) == path), -1)
+
     def _view_of(self, path: str) -> ModelView | None:
-        for i in range(self.tabs.count()):
-            widget = self.tabs.widget(i)
-            if self.tabs.tabToolTip(i) == path and isinstance(widget, ModelView):
-                return widget
-        return None
+        """The model view of `path`, None when it is not open or still loading."""
+        widget = self.tabs.widget(self._tab_index(path))
+        return widget if isinstance(widget, ModelView) else None
 
     def _show_hint_if_empty(self) -> None:
         if self.tabs.count() == 0:
@@ -266,10 +268,10 @@ class MainWindow(QMainWindow):
             self._open(os.path.abspath(path))
 
     def _open(self, path: str) -> None:
-        for i in range(self.tabs.count()):
-            if self.tabs.tabToolTip(i) == path:  # already open: show it
-                self.tabs.setCurrentIndex(i)
-                return
+        index = self._tab_index(path)
+        if index >= 0:  # already open: show it
+            self.tabs.setCurrentIndex(index)
+            return
         page = LoadingPage(path)
         index = self.tabs.addTab(page, os.path.basename(path))
         self.tabs.setTabToolTip(index, path)

@@ -71,7 +71,7 @@ from ..core.report import ReportRequest
 from ..core.runtime import RuntimeFailure, RuntimeWorker
 from .compare_view import format_metric
 from .input_controls import InputList, PreprocessingControls, RandomInputsChoice, wrapped_label
-from .jobs import Job
+from .jobs import Job, SharedWorkers
 from .report_export import ReportExport, ask_report_path
 from .table_models import OrderedRowsModel, make_sortable_table
 
@@ -100,60 +100,6 @@ MODE_ROLE = Qt.ItemDataRole.UserRole + 4  # a row's mode key
 
 
 # ---------------------------------------------------------------- work off the GUI thread
-
-
-class LabWorkers:
-    """The window's interpreter and converter processes: made for the first run, stopped by
-    Cancel, and closed with the window, but only once the run using them is done (closing a
-    pipe under a request another thread is making would race that request's clean-up)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._runtime: RuntimeWorker | None = None
-        self._converter: ConversionWorker | None = None
-        self._busy = False
-        self._closed = False
-
-    def acquire(self) -> tuple[RuntimeWorker, ConversionWorker]:
-        with self._lock:
-            if self._runtime is None or self._converter is None:
-                self._runtime, self._converter = RuntimeWorker(), ConversionWorker()
-            self._busy, self._closed = True, False
-            return self._runtime, self._converter
-
-    def release(self) -> None:
-        with self._lock:
-            self._busy = False
-            workers = self._take() if self._closed else ()
-        for worker in workers:
-            worker.close()
-
-    def _take(self) -> tuple[RuntimeWorker | ConversionWorker, ...]:
-        workers = tuple(w for w in (self._runtime, self._converter) if w is not None)
-        self._runtime = self._converter = None
-        return workers
-
-    def stop(self) -> None:
-        """Stop the requests under way, from the GUI thread: they fail with RuntimeFailure("stopped")."""
-        with self._lock:
-            workers = tuple(w for w in (self._runtime, self._converter) if w is not None)
-        for worker in workers:
-            worker.stop()
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            busy = self._busy
-            workers = () if busy else self._take()
-        if busy:
-            self.stop()  # the run ends, and its release() closes them
-        for worker in workers:
-            worker.close()
-
-    @property
-    def started(self) -> bool:
-        with self._lock:
-            return self._runtime is not None
 
 
 @dataclass
@@ -418,7 +364,9 @@ class QuantizationLabWindow(QWidget):
     def __init__(self, source: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAcceptDrops(True)
-        self._workers = LabWorkers()
+        # The window's interpreter and converter: made for the first run, stopped by Cancel, closed
+        # with the window.
+        self._workers = SharedWorkers(lambda: (RuntimeWorker(), ConversionWorker()))
         self._job: Job | None = None
         self._state: _RunState | None = None
         self._restop_timer = QTimer(self)
