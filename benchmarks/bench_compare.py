@@ -34,10 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_inspect import SHARED_MODELS, timed  # noqa: E402
 from tests.graph_builder import with_signature  # noqa: E402
-from tflite_inspector.core.comparison import compare_models  # noqa: E402
-from tflite_inspector.core.inputs import feed_value, prepare_samples  # noqa: E402
-from tflite_inspector.core.runtime import RuntimeWorker  # noqa: E402
-from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
+from tflite_inspector.core.comparison.inputs import prepare_samples  # noqa: E402
+from tflite_inspector.core.comparison.run import compare_models  # noqa: E402
+from tflite_inspector.core.reading.reader import read_model  # noqa: E402
+from tflite_inspector.core.reading.tensor_data import quantize_array  # noqa: E402
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker  # noqa: E402
 
 IMAGES = SHARED_MODELS.parent / "images"
 FLOAT = SHARED_MODELS / "gh-mlcommons-tiny/vww_96_float.tflite"
@@ -61,7 +62,8 @@ def bare_runs(paths, samples) -> None:
         zero_point = int(zero_points[0]) if len(zero_points) else 0
         tensors = [t["index"] for t in interpreter.get_tensor_details()]
         for sample in samples.samples:
-            interpreter.set_tensor(detail["index"], feed_value(sample.values[0], detail["dtype"], scale, zero_point))
+            value = quantize_array(sample.values[0], detail["dtype"], scale, zero_point)
+            interpreter.set_tensor(detail["index"], value)
             interpreter.invoke()
             for index in tensors:
                 interpreter.get_tensor(index)

@@ -2,7 +2,7 @@
 
 For the most op-heavy models (dp_net, 2,338 ops; the 20,000-op synthetic chain
 built by bench_inspect.py) and the bundled samples, prints the median time of
-`compat.analyze` per delegate and for all six, as microseconds per op and as a
+`analyze` per delegate and for all six, as microseconds per op and as a
 ratio to `read_model` + `model_stats` of the same file (the reference: what
 opening the model costs). Also the XNNPACK runtime check (interpreter in a
 worker process), which is dominated by starting that process and loading the model.
@@ -21,12 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_inspect import CACHE, SHARED_MODELS, build_many_ops_model, timed  # noqa: E402
-from tflite_inspector.core import compat  # noqa: E402
-from tflite_inspector.core.analysis import model_stats  # noqa: E402
-from tflite_inspector.core.runtime import RuntimeFailure, RuntimeWorker  # noqa: E402
-from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
+from tflite_inspector.core.delegates.engine import DELEGATES, analyze, analyze_all  # noqa: E402
+from tflite_inspector.core.delegates.runtime_check import compare_with_runtime  # noqa: E402
+from tflite_inspector.core.errors import RuntimeFailure  # noqa: E402
+from tflite_inspector.core.inspection.stats import model_stats  # noqa: E402
+from tflite_inspector.core.reading.reader import read_model  # noqa: E402
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker  # noqa: E402
 
-SAMPLES = ROOT / "tflite_inspector" / "resources" / "samples"
+SAMPLES = ROOT / "resources" / "samples"
 
 
 def main() -> None:
@@ -47,7 +49,7 @@ def main() -> None:
     ]
     print(
         f"{'model':<44} {'ops':>6} {'open ms':>8} "
-        + " ".join(f"{d:>8}" for d in compat.DELEGATES)
+        + " ".join(f"{d:>8}" for d in DELEGATES)
         + f" {'all ms':>8} {'us/op':>6} {'all/open':>8}"
     )
     for path in paths:
@@ -62,8 +64,8 @@ def main() -> None:
                 model_stats(m)
 
         open_s = timed(open_model, args.repeat)
-        per_delegate = [timed(lambda d=d, m=model: compat.analyze(m, d), args.repeat) for d in compat.DELEGATES]
-        all_s = timed(lambda m=model: compat.analyze_all(m), args.repeat)
+        per_delegate = [timed(lambda d=d, m=model: analyze(m, d), args.repeat) for d in DELEGATES]
+        all_s = timed(lambda m=model: analyze_all(m), args.repeat)
         print(
             f"{path.name[:44]:<44} {n_ops:>6} {open_s * 1e3:>8.1f} "
             + " ".join(f"{t * 1e3:>8.1f}" for t in per_delegate)
@@ -74,10 +76,11 @@ def main() -> None:
     with RuntimeWorker(timeout_s=120) as worker:
         for path in paths[:4]:
             model = read_model(path)
-            report = compat.analyze(model, "xnnpack")
+            report = analyze(model, "xnnpack")
             start = time.perf_counter()
             try:
-                comparison = compat.check_xnnpack_against_runtime(model, report, worker)
+                nodes = worker.default_delegate_nodes(str(path))
+                comparison = compare_with_runtime(report, model.subgraphs[0], nodes.delegate_nodes)
                 outcome = f"agreement {comparison.agreement:.1%}"
             except RuntimeFailure as e:
                 outcome = f"refused: {str(e).splitlines()[0][:60]}"

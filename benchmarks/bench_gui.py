@@ -24,10 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 DP_NET = SHARED_MODELS / "gh-tensorflow-tflite-micro" / "dp_net.tflite"
-SAMPLE = ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+SAMPLE = ROOT / "resources" / "samples" / "shapes_int8.tflite"
 LARGE = ROOT / "benchmarks" / ".cache" / "mlp_2048x4_float32.tflite"
 
 
@@ -58,7 +57,8 @@ def table_timings(repeat: int) -> None:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from tflite_inspector.gui.model_view import ModelView, load_for_display
+    from tflite_inspector.gui.model_page.loading import load_for_display
+    from tflite_inspector.gui.model_page.view import ModelView
 
     app = QApplication.instance() or QApplication([])
     view = ModelView(load_for_display(str(DP_NET)))

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tflite_inspector.core.analysis import model_stats  # noqa: E402
-from tflite_inspector.core.model import ModelError  # noqa: E402
-from tflite_inspector.core.summary import model_dict  # noqa: E402
-from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
+from tflite_inspector.core.errors import ModelError  # noqa: E402
+from tflite_inspector.core.inspection.stats import model_stats  # noqa: E402
+from tflite_inspector.core.inspection.summary import model_dict  # noqa: E402
+from tflite_inspector.core.reading.reader import read_model  # noqa: E402
 
 SHARED_MODELS = ROOT.parent / "shared" / "models"
 CACHE = ROOT / "benchmarks" / ".cache"

@@ -34,12 +34,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_inspect import SHARED_MODELS  # noqa: E402
-from tflite_inspector.core.conversion import DEFAULT_MODES, ConversionWorker  # noqa: E402
-from tflite_inspector.core.conversion_worker import _recipe, _signature_inputs, prepare_for_quantizer  # noqa: E402
-from tflite_inspector.core.inputs import feed_value, prepare_samples  # noqa: E402
-from tflite_inspector.core.quantization_lab import LabSettings, run_lab  # noqa: E402
-from tflite_inspector.core.runtime import RuntimeWorker  # noqa: E402
-from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
+from tflite_inspector.core.comparison.inputs import prepare_samples  # noqa: E402
+from tflite_inspector.core.lab.modes import DEFAULT_MODES  # noqa: E402
+from tflite_inspector.core.lab.run import run_lab  # noqa: E402
+from tflite_inspector.core.lab.settings import LabSettings  # noqa: E402
+from tflite_inspector.core.reading.reader import read_model  # noqa: E402
+from tflite_inspector.core.reading.tensor_data import quantize_array  # noqa: E402
+from tflite_inspector.core.runtime.conversion import ConversionWorker  # noqa: E402
+from tflite_inspector.core.runtime.conversion_child import (  # noqa: E402
+    _recipe,
+    _signature_inputs,
+    prepare_for_quantizer,
+)
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker  # noqa: E402
 
 IMAGES = SHARED_MODELS.parent / "images"
 SOURCE = SHARED_MODELS / "gh-mlcommons-tiny/vww_96_float.tflite"
@@ -67,7 +74,8 @@ def notebook(samples, out_dir: str) -> None:
         qp = detail["quantization_parameters"]
         scale = float(qp["scales"][0]) if len(qp["scales"]) else None
         zero_point = int(qp["zero_points"][0]) if len(qp["zero_points"]) else 0
-        interpreter.set_tensor(detail["index"], feed_value(samples[0].values[0], detail["dtype"], scale, zero_point))
+        value = quantize_array(samples[0].values[0], detail["dtype"], scale, zero_point)
+        interpreter.set_tensor(detail["index"], value)
         for _ in range(3 + RUNS):
             interpreter.invoke()
 

@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_inspect import SHARED_MODELS  # noqa: E402
-from tflite_inspector.core.analysis import model_stats  # noqa: E402
-from tflite_inspector.core.comparison import ComparisonRequest  # noqa: E402
-from tflite_inspector.core.report import ReportRequest, build_report  # noqa: E402
-from tflite_inspector.core.runtime import RuntimeWorker  # noqa: E402
-from tflite_inspector.core.summary import model_dict  # noqa: E402
-from tflite_inspector.core.tflite_reader import read_model  # noqa: E402
+from tflite_inspector.core.comparison.run import ComparisonRequest  # noqa: E402
+from tflite_inspector.core.inspection.stats import model_stats  # noqa: E402
+from tflite_inspector.core.inspection.summary import model_dict  # noqa: E402
+from tflite_inspector.core.reading.reader import read_model  # noqa: E402
+from tflite_inspector.core.report.build import ReportRequest, build_report  # noqa: E402
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker  # noqa: E402
 
 IMAGES = SHARED_MODELS.parent / "images"
 MODELS = ("gh-mlcommons-tiny/vww_96_float.tflite", "gh-mlcommons-tiny/vww_96_int8.tflite",

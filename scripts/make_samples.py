@@ -2,7 +2,7 @@
 
 A small CNN that tells circles, squares and triangles apart in 32x32 RGB
 pictures drawn here with Pillow, so the sample needs no data set from anywhere.
-Writes into tflite_inspector/resources/samples/:
+Writes into resources/samples/:
 
   shapes_float.tflite   float32 model
   shapes_int8.tflite    full-integer int8 (int8 input and output), calibrated
@@ -13,11 +13,13 @@ Writes into tflite_inspector/resources/samples/:
 Both models carry labels.txt in a zip appended after the flatbuffer, the way
 TFLite metadata attaches label files (the runtime ignores the trailing bytes).
 
-Usage: .venv/bin/python scripts/make_samples.py   (needs the [convert] extra)
+Usage: .venv/bin/python scripts/make_samples.py [--out DIR]   (needs the [convert] extra)
+Training is not bit-for-bit repeatable: give --out to try it without replacing the committed files.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import random
@@ -27,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-OUT = Path(__file__).resolve().parent.parent / "tflite_inspector" / "resources" / "samples"
+OUT = Path(__file__).resolve().parent.parent / "resources" / "samples"
 LABELS = ["circle", "square", "triangle"]
 SIZE = 32
 
@@ -68,6 +70,9 @@ def with_labels_zip(model: bytes) -> bytes:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help=f"folder to write into (default: {OUT})")
+    out = parser.parse_args().out
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -92,9 +97,9 @@ def main() -> None:
     _, accuracy = model.evaluate(x_test.astype(np.float32), y_test, verbose=0)
     print(f"float test accuracy: {accuracy:.3f}")
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
     float_model = tf.lite.TFLiteConverter.from_keras_model(model).convert()
-    (OUT / "shapes_float.tflite").write_bytes(with_labels_zip(float_model))
+    (out / "shapes_float.tflite").write_bytes(with_labels_zip(float_model))
 
     def representative():
         for image in x_train[:200]:
@@ -106,13 +111,13 @@ def main() -> None:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    (OUT / "shapes_int8.tflite").write_bytes(with_labels_zip(converter.convert()))
+    (out / "shapes_int8.tflite").write_bytes(with_labels_zip(converter.convert()))
 
-    (OUT / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    (out / "labels.txt").write_text("\n".join(LABELS) + "\n")
     rng = random.Random(3)
     for kind, name in enumerate(LABELS):
-        Image.fromarray(draw_shape(kind, rng)).resize((128, 128), Image.NEAREST).save(OUT / f"{name}.png")
-    print(f"wrote {sorted(p.name for p in OUT.iterdir())}")
+        Image.fromarray(draw_shape(kind, rng)).resize((128, 128), Image.NEAREST).save(out / f"{name}.png")
+    print(f"wrote {sorted(p.name for p in out.iterdir())}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,10 +15,9 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 MODELS = ROOT.parent / "shared" / "models"
 IMAGES = ROOT.parent / "shared" / "images"
-SAMPLE = ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+SAMPLE = ROOT / "resources" / "samples" / "shapes_int8.tflite"
 
 
 def wait(app, condition, seconds: float = 20) -> None:
@@ -37,7 +35,7 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from tflite_inspector.gui.main_window import MainWindow
-    from tflite_inspector.gui.model_view import ModelView
+    from tflite_inspector.gui.model_page.view import ModelView
 
     parser = argparse.ArgumentParser(description="Render the README's screenshots of the app (Qt offscreen).")
     parser.add_argument("outdir", nargs="?", type=Path, default=ROOT / "docs" / "screenshots",
@@ -61,8 +59,8 @@ def main() -> None:
         return path if path.exists() else SAMPLE
 
     def delegates_analysed(view: ModelView) -> bool:
-        setup = view.delegate_setup
-        return setup is not None and all(view.delegate_state(info.key) is not None for info in setup.delegates)
+        infos = view.page.delegates
+        return infos is not None and all(view.delegate_bar.state(info.key) is not None for info in infos)
 
     view = open_model(pick("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite"))
     view.select_operator(0)
@@ -89,10 +87,11 @@ def main() -> None:
     view = open_model(pick("gh-tensorflow-tflite-micro/dp_net.tflite"))
     view.filter_edit.setText("")
     view.set_delegate("xnnpack")
-    wait(app, lambda: view.delegate_key == "xnnpack" and view.runtime_button.isEnabled())
-    view.check_runtime()
-    wait(app, lambda: view.runtime_button.isEnabled(), seconds=120)  # a fresh interpreter process
-    refused = [v.index for v in view.delegate_state().report.subgraph_verdicts(0) if not v.supported]
+    bar = view.delegate_bar
+    wait(app, lambda: view.page.delegate_key == "xnnpack" and bar.runtime_button.isEnabled())
+    bar.check_runtime()
+    wait(app, lambda: bar.runtime_button.isEnabled(), seconds=120)  # a fresh interpreter process
+    refused = [v.index for v in bar.state().report.subgraph_verdicts(0) if not v.supported]
     view.select_operator(refused[0])
     view.op_table.scrollTo(view.op_table.currentIndex(), view.op_table.ScrollHint.PositionAtTop)
     wait(app, lambda: True)
@@ -117,10 +116,8 @@ def main() -> None:
     wait(app, page.run_button.isEnabled)
     page.run()
     wait(app, lambda: not page.running, seconds=120)  # a fresh interpreter process
-    from tflite_inspector.gui.compare_view import worst_plotted
-
-    page.select_layer(worst_plotted(page.current_candidate(), page.metric)[0])
-    wait(app, lambda: "Reading" not in page.tensor_info.text())
+    page.select_layer(page.page.candidate.worst_plotted(page.page.metric)[0])
+    wait(app, lambda: "Reading" not in page.layers.tensor_info.text())
     window.grab().save(str(out / "compare.png"))
     quantization_lab_shot(app, window, out)
     report_shot(reference, candidate, out)
@@ -131,14 +128,14 @@ def main() -> None:
 def quantization_lab_shot(app, window, out: Path) -> None:
     """The Quantization lab window: vww's float model in five modes, calibrated on the shared
     photos (random inputs without them), with a budget that rules most variants out."""
-    from tflite_inspector.core.quantization_lab import Budget
+    from tflite_inspector.core.lab.settings import Budget
 
     source = MODELS / "gh-mlcommons-tiny" / "vww_96_float.tflite"
     if not source.exists():
         source = SAMPLE.with_name("shapes_float.tflite")
     lab = window.open_quantization_lab(str(source))
     lab.resize(1200, 800)
-    for key, check in lab.mode_checks.items():
+    for key, check in lab.setup.mode_checks.items():
         if check.isEnabled():
             check.setChecked(key in ("float16", "dynamic", "weight-int8", "int8", "int16x8"))
     if IMAGES.is_dir():
@@ -167,9 +164,9 @@ def report_shot(reference: Path, candidate: Path, out: Path) -> None:
     if not chromium.exists():
         print("report.png not made: no /usr/bin/chromium (apt-get install chromium)")
         return
-    from tflite_inspector.core.comparison import ComparisonRequest
-    from tflite_inspector.core.report import ReportRequest, build_report
-    from tflite_inspector.core.runtime import RuntimeWorker
+    from tflite_inspector.core.comparison.run import ComparisonRequest
+    from tflite_inspector.core.report.build import ReportRequest, build_report
+    from tflite_inspector.core.runtime.interpreter import RuntimeWorker
 
     inputs = (str(IMAGES),) if IMAGES.is_dir() else ()
     comparison = ComparisonRequest(str(reference), (str(candidate),), inputs, random_count=0 if inputs else 8, limit=6)

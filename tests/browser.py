@@ -4,13 +4,18 @@ Not a test file: tests import `visit_file` and the `needs_browser` marker from h
 Debian's /usr/bin/chromium (scripts/test.sh installs it), driven by Playwright's bundled driver;
 Playwright's own browser downloads are never used. Nothing a page asks for may leave the machine:
 the context is offline, host names resolve to nothing, and every request other than file: and
-data: is aborted, yet still recorded so a test can fail on it.
+data: is aborted, yet still recorded so a test can fail on it. Nothing is written to the user's home
+either: the browser gets a home and XDG folders of its own (see `visit_file`'s `home`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,11 +107,27 @@ def pdf_page_count(pdf: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
 
 
+@contextlib.contextmanager
+def _browser_home(home: Path | None) -> Iterator[dict[str, str]]:
+    """The browser's environment, with HOME and the XDG folders in `home` (a temporary folder,
+    removed afterwards, when None). Whatever --user-data-dir says, Chromium keeps its crash-report
+    settings in $XDG_CONFIG_HOME/chromium and GTK its dconf database in $XDG_CACHE_HOME."""
+    with contextlib.ExitStack() as stack:
+        if home is None:
+            home = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chromium-home-")))
+        folders = {"HOME": home, "XDG_CONFIG_HOME": home / "config", "XDG_CACHE_HOME": home / "cache",
+                   "XDG_DATA_HOME": home / "data"}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        yield {**os.environ, **{name: str(folder) for name, folder in folders.items()}}
+
+
 def visit_file(
     html_path: Path,
     screenshot_path: Path | None = None,
     *,
     pdf_path: Path | None = None,
+    home: Path | None = None,
     width: int = 1280,
     height: int = 900,
     full_page: bool = True,
@@ -115,7 +136,9 @@ def visit_file(
     """Load `html_path` in a fresh headless Chromium and wait for its load event and two animation
     frames (so scripts run at load have run and the page has painted). Optionally save a PNG
     screenshot (the whole page unless `full_page` is False) and print the page to an A4 PDF,
-    counting its pages. Raises if the browser cannot start or the page does not load in time."""
+    counting its pages. The browser's own files go to `home` (tests give a folder in tmp_path; by
+    default a temporary folder, removed afterwards). Raises if the browser cannot start or the
+    page does not load in time."""
     if BROWSER_SKIP_REASON is not None:
         raise RuntimeError(BROWSER_SKIP_REASON)
     from playwright.sync_api import sync_playwright
@@ -146,9 +169,10 @@ def visit_file(
             route.abort("blockedbyclient")
 
     started = time.monotonic()
-    with sync_playwright() as playwright:
+    with _browser_home(home) as environment, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True, timeout=timeout_ms
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS), headless=True, timeout=timeout_ms,
+            env=environment,
         )
         try:
             context = browser.new_context(viewport={"width": width, "height": height}, offline=True)

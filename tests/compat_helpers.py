@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from tflite_inspector.core import compat
-from tflite_inspector.core.model import Model
+from tflite_inspector.core.delegates.engine import OpVerdict, analyze
+from tflite_inspector.core.delegates.settings import DEFAULT_NNAPI_API_LEVEL, DelegateSettings
+from tflite_inspector.core.delegates.tables import Reason
+from tflite_inspector.core.reading.model import Model
 
 
-def taken(model: Model, delegate: str, api_level: int = compat.DEFAULT_NNAPI_API_LEVEL) -> list[bool]:
+def taken(model: Model, delegate: str, api_level: int = DEFAULT_NNAPI_API_LEVEL) -> list[bool]:
     """Each op's verdict, in order (all subgraphs)."""
-    return [v.supported for v in compat.analyze(model, delegate, api_level=api_level).ops]
+    return [v.supported for v in analyze(model, delegate, DelegateSettings(api_level)).ops]
 
 
 def verdict(
@@ -16,14 +18,14 @@ def verdict(
     delegate: str,
     index: int,
     subgraph: int = 0,
-    api_level: int = compat.DEFAULT_NNAPI_API_LEVEL,
-) -> compat.OpVerdict:
-    v = compat.analyze(model, delegate, api_level=api_level).verdict(subgraph, index)
+    api_level: int = DEFAULT_NNAPI_API_LEVEL,
+) -> OpVerdict:
+    v = analyze(model, delegate, DelegateSettings(api_level)).verdict(subgraph, index)
     assert v is not None
     return v
 
 
-def reason_with(v: compat.OpVerdict, words: str) -> compat.Reason:
+def reason_with(v: OpVerdict, words: str) -> Reason:
     """The op's reason containing `words` (failing if none does)."""
     for r in v.reasons:
         if words in r.text:

@@ -1,4 +1,5 @@
-"""Shared test fixtures: the real models and images in ../shared, found from the project root."""
+"""Shared test fixtures: the real models and images in ../shared, found from the project root, and
+the project's own samples. The GUI tests' fixtures are in tests/gui/conftest.py."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ SHARED = Path(os.environ.get("TFLITE_INSPECTOR_SHARED", PROJECT_ROOT.parent / "s
 MODELS = SHARED / "models"
 IMAGES = SHARED / "images"
 EDGE_CASES = MODELS / "edge_cases"
+SAMPLES = PROJECT_ROOT / "resources" / "samples"
 
 needs_shared = pytest.mark.skipif(
     not MODELS.is_dir(), reason=f"the shared model corpus is not at {MODELS} (clone this repo beside shared/)"
@@ -57,22 +59,3 @@ def shared_model(relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is not available")
     return path
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    """A shown main window with its own settings file, large enough for the delegate and compare
-    pages; closing its tabs afterwards stops their interpreter processes. Qt is imported here,
-    not at the top, so tests that never open a window never load it."""
-    from PySide6.QtCore import QSettings
-
-    from tflite_inspector.gui.main_window import MainWindow
-
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 800)
-    w.show()
-    yield w
-    for i in reversed(range(w.tabs.count())):
-        w.close_tab(i)

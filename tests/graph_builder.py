@@ -14,6 +14,16 @@ a fused activation, a rank limit), a test builds the one op it needs:
 
 Options are the schema's `...OptionsT` attribute names (camelCase); enum values
 may be given by name ("RELU6", "SAME").
+
+A model may also carry a description, metadata buffers and signatures (`b.description`,
+`b.metadata(...)`, `b.signature(...)`).
+
+Tests that edit one field of an existing model (a real one, or one built here) use the same
+object API through `unpack` and `pack`, and `add_buffer` for data they append:
+
+    m = unpack(path.read_bytes())
+    m.subgraphs[0].tensors[5].buffer = 123456
+    read_model_bytes(pack(m))
 """
 
 from __future__ import annotations
@@ -24,8 +34,8 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.core.model import Model
-from tflite_inspector.core.tflite_reader import read_model_bytes
+from tflite_inspector.core.reading.model import Model
+from tflite_inspector.core.reading.reader import read_model_bytes
 
 _NUMPY_TYPES = {
     "FLOAT32": np.float32,
@@ -45,6 +55,43 @@ _ENUM_FIELDS = {
 }
 
 
+def unpack(data: bytes) -> schema.ModelT:
+    """A .tflite file's bytes as the schema's object API, to edit and `pack` again."""
+    return schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+
+
+def pack(model: schema.ModelT) -> bytes:
+    """The object API's model as .tflite bytes."""
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def add_buffer(model: schema.ModelT, data: bytes) -> int:
+    """Append a buffer holding `data` to an unpacked model; its index."""
+    buf = schema.BufferT()
+    buf.data = list(data)
+    model.buffers.append(buf)
+    return len(model.buffers) - 1
+
+
+def signature_def(key: str, inputs: dict[str, int], outputs: dict[str, int], subgraph: int = 0) -> schema.SignatureDefT:
+    """A SignatureDef naming tensors of `subgraph`: {signature name: tensor index}."""
+
+    def tensor_maps(names: dict[str, int]) -> list[schema.TensorMapT]:
+        maps = []
+        for name, index in names.items():
+            entry = schema.TensorMapT()
+            entry.name, entry.tensorIndex = name, index
+            maps.append(entry)
+        return maps
+
+    signature = schema.SignatureDefT()
+    signature.signatureKey, signature.subgraphIndex = key, subgraph
+    signature.inputs, signature.outputs = tensor_maps(inputs), tensor_maps(outputs)
+    return signature
+
+
 def _enum_value(name: str, value: Any) -> Any:
     enum = _ENUM_FIELDS.get(name)
     if enum is not None and isinstance(value, str):
@@ -57,6 +104,9 @@ class GraphBuilder:
         self._buffers: list[schema.BufferT] = [schema.BufferT()]  # buffer 0 is the empty sentinel
         self._opcodes: list[schema.OperatorCodeT] = []
         self._subgraphs: list[schema.SubGraphT] = []
+        self._metadata: list[schema.MetadataT] = []
+        self._signatures: list[schema.SignatureDefT] = []
+        self.description = "built by tests/graph_builder.py"
         self.add_subgraph()
 
     # ------------------------------------------------------------ structure
@@ -105,10 +155,23 @@ class GraphBuilder:
         if dtype is None:
             dtype = next(k for k, v in _NUMPY_TYPES.items() if np.dtype(v) == values.dtype)
         data = np.ascontiguousarray(values.astype(_NUMPY_TYPES[dtype]))
+        return self.tensor(name, list(values.shape), dtype, buffer=self._buffer(data.tobytes()), **quant)
+
+    def _buffer(self, data: bytes) -> int:
         buf = schema.BufferT()
-        buf.data = list(data.tobytes())
+        buf.data = list(data)
         self._buffers.append(buf)
-        return self.tensor(name, list(values.shape), dtype, buffer=len(self._buffers) - 1, **quant)
+        return len(self._buffers) - 1
+
+    def metadata(self, name: str, data: bytes) -> None:
+        """A model metadata entry (e.g. "TFLITE_METADATA") whose buffer holds `data`."""
+        entry = schema.MetadataT()
+        entry.name, entry.buffer = name, self._buffer(data)
+        self._metadata.append(entry)
+
+    def signature(self, key: str, inputs: dict[str, int], outputs: dict[str, int]) -> None:
+        """A SignatureDef for the current subgraph: {signature name: tensor index}."""
+        self._signatures.append(signature_def(key, inputs, outputs, len(self._subgraphs) - 1))
 
     def _opcode_index(self, opcode: str, version: int) -> int:
         if hasattr(schema.BuiltinOperator, opcode):
@@ -166,13 +229,13 @@ class GraphBuilder:
             sg.outputs = list(outputs) if outputs is not None and last else sorted(produced - consumed)
         m = schema.ModelT()
         m.version = 3
-        m.description = "built by tests/graph_builder.py"
+        m.description = self.description
         m.operatorCodes = self._opcodes
         m.subgraphs = self._subgraphs
         m.buffers = self._buffers
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(m.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
+        m.metadata = self._metadata or None
+        m.signatureDefs = self._signatures or None
+        return pack(m)
 
     def model(self, name: str = "built.tflite") -> Model:
         return read_model_bytes(self.build(), name)
@@ -183,21 +246,11 @@ def with_signature(data: bytes, input_name: str = "x", strip_suffix: str = "_int
     interface tensors' names: ai-edge-quantizer's compare_model invokes signatures and matches
     tensors by name (the MLCommons int8 models call theirs input_1_int8 / Identity_int8).
     Nothing else changes."""
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    model = unpack(data)
     sg = model.subgraphs[0]
-    signature = schema.SignatureDefT()
-    signature.signatureKey, signature.subgraphIndex = "serving_default", 0
-
-    def tensor_map(name: str, index: int) -> schema.TensorMapT:
-        entry = schema.TensorMapT()
-        entry.name, entry.tensorIndex = name, index
-        return entry
-
-    signature.inputs = [tensor_map(input_name if k == 0 else f"{input_name}_{k}", i) for k, i in enumerate(sg.inputs)]
-    signature.outputs = [tensor_map(f"output_{k}", i) for k, i in enumerate(sg.outputs)]
-    model.signatureDefs = [signature]
+    inputs = {input_name if k == 0 else f"{input_name}_{k}": int(i) for k, i in enumerate(sg.inputs)}
+    outputs = {f"output_{k}": int(i) for k, i in enumerate(sg.outputs)}
+    model.signatureDefs = [signature_def("serving_default", inputs, outputs)]
     for i in list(sg.inputs) + list(sg.outputs):
         sg.tensors[i].name = sg.tensors[i].name.decode().removesuffix(strip_suffix)
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)

@@ -37,7 +37,7 @@ def test_clean_page_loads_without_errors_or_requests_and_is_captured(tmp_path):
     screenshot = tmp_path / "shots" / "page.png"
     pdf = tmp_path / "page.pdf"
 
-    visit = visit_file(page, screenshot, pdf_path=pdf)
+    visit = visit_file(page, screenshot, pdf_path=pdf, home=tmp_path / "browser-home")
 
     assert visit.problems == []
     assert visit.console_errors == [] and visit.page_errors == [] and visit.requests == []
@@ -63,7 +63,7 @@ def test_external_and_sibling_resources_are_detected(tmp_path, csp):
         csp=csp,
     )
 
-    visit = visit_file(page)
+    visit = visit_file(page, home=tmp_path / "browser-home")
 
     # CSP blocks them before they leave the page; without it our route aborts them. Either way
     # they are listed, failed, and reported in the console.
@@ -81,7 +81,7 @@ def test_external_and_sibling_resources_are_detected(tmp_path, csp):
 def test_inline_script_under_csp_is_reported_and_does_not_run(tmp_path):
     page = write_page(tmp_path, "<p>before</p><script>document.body.append('SCRIPT RAN')</script>")
 
-    visit = visit_file(page)
+    visit = visit_file(page, home=tmp_path / "browser-home")
 
     csp_errors = [e for e in visit.console_errors if "Content Security Policy" in e and "inline script" in e]
     assert csp_errors, visit.console_errors
@@ -96,7 +96,7 @@ def test_uncaught_exception_and_console_output_are_recorded(tmp_path):
         csp=None,
     )
 
-    visit = visit_file(page)
+    visit = visit_file(page, home=tmp_path / "browser-home")
 
     assert ("log", "hello from the page") in visit.console_messages
     assert visit.console_errors == ["bad thing"]

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tflite_inspector.cli import main
+from tflite_inspector.main import main
 
 from .conftest import EDGE_CASES, MODELS, needs_shared, shared_model
 

@@ -5,28 +5,28 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
-import flatbuffers
 import numpy as np
 import pytest
-from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.cli import main
-from tflite_inspector.core.comparison import compare_models, comparison_dict, format_comparison_text, parse_labels
-from tflite_inspector.core.inputs import InputError, prepare_samples
-from tflite_inspector.core.matching import match_tensors
+from tflite_inspector.core.comparison.inputs import input_specs, prepare_samples
+from tflite_inspector.core.comparison.matching import SkippedWeights, match_tensors
+from tflite_inspector.core.comparison.output import comparison_dict, format_comparison_text
+from tflite_inspector.core.comparison.run import compare_models
+from tflite_inspector.core.errors import InputError
 from tflite_inspector.core.metrics import (
     HEALTHY_RMSE_OVER_SCALE,
     ErrorMetrics,
     mean_over_inputs,
     tensor_error,
 )
-from tflite_inspector.core.runtime import RuntimeWorker
-from tflite_inspector.core.tflite_reader import read_model, read_model_bytes
+from tflite_inspector.core.reading.labels import parse_labels
+from tflite_inspector.core.reading.reader import read_model, read_model_bytes
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker
+from tflite_inspector.main import main
 
-from .conftest import IMAGES, needs_shared, shared_model
-from .graph_builder import GraphBuilder, with_signature
+from .conftest import IMAGES, SAMPLES, needs_shared, shared_model
+from .graph_builder import GraphBuilder, pack, unpack, with_signature
 
 TINY = "gh-mlcommons-tiny/"
 VWW_FLOAT, VWW_INT8 = TINY + "vww_96_float.tflite", TINY + "vww_96_int8.tflite"
@@ -120,18 +120,16 @@ def test_float16_weights_behind_dequantize_are_not_layers():
     cand = read_model(shared_model("gh-tulasiram58827-TTS_TFLite/hifigan_dr.tflite"))
     matching = match_tensors(ref, cand)
     dequantize_ops = sum(op.opcode == "DEQUANTIZE" for op in ref.main_subgraph.operators)
-    assert matching.weights_skipped == (dequantize_ops, 0) and dequantize_ops == 52
+    assert matching.weights_skipped == SkippedWeights(reference=dequantize_ops, candidate=0) and dequantize_ops == 52
     assert all(ref.main_subgraph.operators[p.reference_op].opcode != "DEQUANTIZE"
                for p in matching.pairs if p.reference_op >= 0)
 
 
 def _renamed(data: bytes, prefix: str) -> bytes:
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(data, 0))
+    model = unpack(data)
     for k, tensor in enumerate(model.subgraphs[0].tensors):
         tensor.name = f"{prefix}{k}"
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return pack(model)
 
 
 @needs_shared
@@ -205,10 +203,15 @@ def test_vww_float_against_int8_on_real_photos(worker):
     assert len(samples.samples) == 8 and not samples.random
     progress = []
     result = compare_models(str(ref_path), [str(cand_path)], samples, worker,
-                            preprocessing=preprocessing.describe(), progress=lambda d, t: progress.append((d, t)))
-    # Batches grow as the worker answers fast; progress only moves forward and ends complete.
-    assert progress[0] == (1, 8) and progress[-1] == (8, 8)
-    assert [d for d, _ in progress] == sorted({d for d, _ in progress})
+                            preprocessing=preprocessing.describe(),
+                            progress=lambda d, t, message: progress.append((d, t, message)))
+    # Each batch is announced, then counted when it is done. Batches grow as the worker answers
+    # fast (the first is one input); progress only moves forward and ends complete.
+    assert progress[0] == (0, 8, "input 1 of 8")
+    finished = [(d, t) for d, t, message in progress if not message]
+    assert finished[0] == (1, 8) and finished[-1] == (8, 8)
+    assert [d for d, _ in finished] == sorted({d for d, _ in finished})
+    assert [d for d, _, _ in progress] == sorted(d for d, _, _ in progress)
     (cand,) = result.candidates
     assert cand.error is None and len(cand.layers) == 32 and cand.unmatched == ()
     assert [layer.op_index for layer in cand.layers] == list(range(-1, 31))
@@ -315,7 +318,7 @@ def test_labels_from_the_models_metadata_name_the_top_classes(worker):
     (out,) = result.candidates[0].outputs
     assert out.kind == "classifier" and out.top1_agreement == 1.0 and out.k == 5
     assert out.labels_source and "mobilenet_v1_0.25_128_quant.tflite" in out.labels_source
-    labels = [label for _, label, _ in out.top[0].reference]
+    labels = [c.label for c in out.top[0].reference]
     assert any("cat" in label.lower() for label in labels), labels
     document = comparison_dict(result)
     json.dumps(document, allow_nan=False)  # identical tensors (SQNR +inf) must still be valid JSON
@@ -357,18 +360,15 @@ def test_cli_compare_text_random_and_errors(capsys, tmp_path):
 
 
 def test_bundled_sample_pair_takes_labels_from_the_attached_zip(worker):
-    from tflite_inspector.core.inputs import input_specs
-
-    samples_dir = Path(__file__).resolve().parent.parent / "tflite_inspector" / "resources" / "samples"
-    ref, cand = read_model(samples_dir / "shapes_float.tflite"), read_model(samples_dir / "shapes_int8.tflite")
-    preprocessing, samples = prepare_samples([ref, cand], [str(samples_dir)])
+    ref, cand = read_model(SAMPLES / "shapes_float.tflite"), read_model(SAMPLES / "shapes_int8.tflite")
+    preprocessing, samples = prepare_samples([ref, cand], [str(SAMPLES)])
     assert preprocessing.normalization.name == "raw"  # the int8 input covers 0-255: the model rescales itself
     assert [s.name for s in samples.samples] == ["circle.png", "square.png", "triangle.png"]
     assert input_specs(ref)[0].layout == "NHWC"
     (out,) = compare_models(ref, [cand], samples, worker).candidates[0].outputs
     assert out.labels_source == "labels.txt in shapes_float.tflite"
-    assert [t.reference[0][1] for t in out.top[:2]] == ["circle", "square"]
-    assert {label for _, label, _ in out.top[0].candidate} == {"circle", "square", "triangle"}
+    assert [t.reference[0].label for t in out.top[:2]] == ["circle", "square"]
+    assert {c.label for c in out.top[0].candidate} == {"circle", "square", "triangle"}
 
 
 @needs_shared

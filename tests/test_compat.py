@@ -14,16 +14,16 @@ import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.cli import main
-from tflite_inspector.core import compat, delegate_rules
-from tflite_inspector.core.model import ModelError
-from tflite_inspector.core.runtime import RuntimeFailure, RuntimeWorker
-from tflite_inspector.core.tflite_reader import read_model, read_model_bytes
+from tflite_inspector.core.delegates import context, engine, output, runtime_check, tables
+from tflite_inspector.core.delegates.settings import DelegateSettings
+from tflite_inspector.core.errors import ModelError, RuntimeFailure
+from tflite_inspector.core.reading.reader import read_model, read_model_bytes
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker
+from tflite_inspector.main import main
 
-from .conftest import PROJECT_ROOT, model_id, needs_shared, real_model_paths, shared_model
+from .conftest import SAMPLES, model_id, needs_shared, real_model_paths, shared_model
 from .graph_builder import GraphBuilder
 
-SAMPLES = PROJECT_ROOT / "tflite_inspector" / "resources" / "samples"
 AGREEMENT_TARGET = 0.98
 
 
@@ -38,15 +38,15 @@ def _runtime_taken(worker: RuntimeWorker, data: bytes, tmp_path, name: str = "m.
     path.write_bytes(data)
     nodes = worker.default_delegate_nodes(str(path))
     model = read_model_bytes(data, str(path))
-    return compat.delegated_ops_from_nodes(model.subgraphs[0], [(n.inputs, n.outputs) for n in nodes.delegate_nodes])
+    return runtime_check.delegated_ops_from_nodes(model.subgraphs[0], nodes.delegate_nodes)
 
 
 # ------------------------------------------------------------------ rule tables
 
 
-@pytest.mark.parametrize("delegate", compat.DELEGATES)
+@pytest.mark.parametrize("delegate", engine.DELEGATES)
 def test_rule_table_loads_and_names_real_ops(delegate):
-    rules = compat.load_rules(delegate)
+    rules = tables.load_rules(delegate)
     meta = rules["delegate"]
     assert meta["key"] == delegate and meta["title"] and meta["source"]
     builtin = {name for name in vars(schema.BuiltinOperator) if name.isupper() or "_" in name}
@@ -56,15 +56,15 @@ def test_rule_table_loads_and_names_real_ops(delegate):
             if opcode.isupper() or opcode.replace("_", "").isupper() and "-" not in opcode:
                 assert opcode in builtin, f"{delegate}.toml: {opcode} is not a builtin op"
         for check in entry.get("checks", []):
-            assert check["check"] in delegate_rules.CHECKS
+            assert check["check"] in context.CHECKS
             if check["check"] == "special":
-                assert check["name"] in delegate_rules.SPECIAL_CHECKS, (
+                assert check["name"] in context.SPECIAL_CHECKS, (
                     f"{delegate}.toml: unknown special {check['name']}"
                 )
 
 
 def test_graph_rules_name_real_ops():
-    graph = compat.load_rules(compat.GRAPH_RULES)
+    graph = tables.load_rules(tables.GRAPH_RULES)
     for rule in graph["data_dependent"]:
         assert hasattr(schema.BuiltinOperator, rule["opcode"]), rule["opcode"]
     assert {c for rule in graph["compiled"] for c in rule["custom_codes"]} >= {"edgetpu-custom-op", "ethos-u"}
@@ -197,7 +197,7 @@ def test_xnnpack_rule_matches_runtime(case, worker, tmp_path):
     build, expected, words = XNNPACK_CASES[case]
     data = build().build()
     model = read_model_bytes(data, f"{case}.tflite")
-    report = compat.analyze(model, "xnnpack")
+    report = engine.analyze(model, "xnnpack")
     assert [v.supported for v in report.ops] == expected
     refused = [v for v in report.ops if not v.supported]
     for v, word in zip(refused, words, strict=True):
@@ -211,7 +211,7 @@ def test_xnnpack_rule_matches_runtime(case, worker, tmp_path):
 
 
 def test_partitions_are_contiguous_runs():
-    report = compat.analyze(_three_convs_middle_sign_bit().model(), "xnnpack")
+    report = engine.analyze(_three_convs_middle_sign_bit().model(), "xnnpack")
     assert report.partitions == 2
     assert report.ops_supported == 2 and report.ops_total == 3
     assert report.macs_supported_fraction == pytest.approx(2 / 3)
@@ -243,7 +243,7 @@ def test_static_float16_weights_are_folded_into_their_consumer(worker, tmp_path)
 
     for activation, expected in (("NONE", [True, True]), ("SIGN_BIT", [False, False])):
         data = build(activation).build()
-        report = compat.analyze(read_model_bytes(data, "f16.tflite"), "xnnpack")
+        report = engine.analyze(read_model_bytes(data, "f16.tflite"), "xnnpack")
         assert [v.supported for v in report.ops] == expected
         taken = _runtime_taken(worker, data, tmp_path, f"f16_{activation}.tflite")
         assert [i in taken for i in range(2)] == expected
@@ -258,7 +258,7 @@ def test_delegated_ops_from_nodes_reads_partitions(worker, tmp_path):
     assert nodes.model_nodes == 3 and len(nodes.delegate_nodes) == 2
     assert {n.op_name for n in nodes.delegate_nodes} == {"DELEGATE"}
     model = read_model(path)
-    taken = compat.delegated_ops_from_nodes(model.subgraphs[0], [(n.inputs, n.outputs) for n in nodes.delegate_nodes])
+    taken = runtime_check.delegated_ops_from_nodes(model.subgraphs[0], nodes.delegate_nodes)
     assert taken == frozenset({0, 2})
 
 
@@ -268,7 +268,7 @@ def test_delegated_ops_from_nodes_reads_partitions(worker, tmp_path):
 @needs_shared
 def test_compiled_edgetpu_model_is_refused_by_cpu_delegates():
     model = read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant_edgetpu.tflite"))
-    report = compat.analyze(model, "xnnpack")
+    report = engine.analyze(model, "xnnpack")
     assert report.ops_supported == 0
     assert "Edge TPU compiler" in report.ops[0].reasons[0].text
     assert report.ops[0].reasons[0].source.startswith("https://coral.ai/")
@@ -277,7 +277,7 @@ def test_compiled_edgetpu_model_is_refused_by_cpu_delegates():
 @needs_shared
 def test_flex_ops_are_a_graph_note():
     model = read_model(shared_model("gh-tensorflow-tflite-support/whitespace_tokenizer_flex_delegate.tflite"))
-    report = compat.analyze(model, "xnnpack")
+    report = engine.analyze(model, "xnnpack")
     notes = [n.text for n in report.graph_notes]
     assert any("Flex" in n and "Select TensorFlow" in n for n in notes), notes
     flex = [v for v in report.ops if v.opcode.startswith("Flex")]
@@ -291,10 +291,10 @@ def test_data_dependent_reshape_is_found():
     y = b.tensor("y", [2, 3])
     b.op("RESHAPE", [x, shape], [y])
     model = b.model()
-    found = compat.dynamic_tensors(model, model.subgraphs[0])
+    found = engine.dynamic_tensors(model, model.subgraphs[0])
     assert [(op.opcode, t.name) for op, t in found] == [("RESHAPE", "y")]
     # XNNPACK accepts dynamic tensors (subgraph reshaping is on by default)...
-    report = compat.analyze(model, "xnnpack")
+    report = engine.analyze(model, "xnnpack")
     assert not any("static-sized" in n.text for n in report.graph_notes)
     # ...but not a RESHAPE whose new shape is only known at run time.
     assert "must be static" in report.ops[0].reasons[0].text
@@ -311,17 +311,18 @@ def test_xnnpack_prediction_agrees_with_runtime_on_the_corpus(worker):
     refused: list[str] = []
     for path in real_model_paths():
         model = read_model(path)
-        report = compat.analyze(model, "xnnpack")
+        report = engine.analyze(model, "xnnpack")
         try:
-            comparison = compat.check_xnnpack_against_runtime(model, report, worker)
+            nodes = worker.default_delegate_nodes(str(path))
         except RuntimeFailure as e:
             refused.append(f"{model_id(path)}: {str(e).splitlines()[0][:100]}")
             continue
+        comparison = runtime_check.compare_with_runtime(report, model.subgraphs[0], nodes.delegate_nodes)
         total += len(comparison.ops)
         agree += len(comparison.ops) - len(comparison.disagreements())
         disagreements += [
-            f"{model_id(path)} #{i} {opcode}: predicted {p}, runtime {d}"
-            for i, opcode, p, d in comparison.disagreements()
+            f"{model_id(path)} #{op.index} {op.opcode}: predicted {op.predicted}, runtime {op.delegated}"
+            for op in comparison.disagreements()
         ]
     assert total > 5000, f"only {total} ops compared; interpreter refused: {refused}"
     ratio = agree / total
@@ -341,7 +342,7 @@ def test_cli_compat_json_matches_the_issue_schema(capfd):
     assert status == 0
     record = json.loads(capfd.readouterr().out)
     assert set(record) == {"path", "delegates", "xnnpack_runtime"}
-    assert set(record["delegates"]) == set(compat.DELEGATES)
+    assert set(record["delegates"]) == set(engine.DELEGATES)
     x = record["delegates"]["xnnpack"]
     assert (x["ops_supported"], x["ops_total"], x["partitions"]) == (11, 12, 1)
     assert x["macs_supported_fraction"] == pytest.approx(1.0)
@@ -406,12 +407,12 @@ def test_every_readable_model_is_analyzed_by_every_delegate():
             model = read_model(path)
         except ModelError:
             continue
-        for delegate in compat.DELEGATES:
-            report = compat.analyze(model, delegate, api_level=27)
+        for delegate in engine.DELEGATES:
+            report = engine.analyze(model, delegate, DelegateSettings(27))
             assert report.ops_total == sum(len(sg.operators) for sg in model.subgraphs)
             for v in report.ops:
                 assert v.supported == (not v.reasons)
                 assert all(r.text and r.source for r in v.reasons), (model_id(path), delegate, v)
-            json.dumps(compat.report_dict(report), allow_nan=False)
+            json.dumps(output.report_dict(report), allow_nan=False)
         analyzed += 1
     assert analyzed >= 80

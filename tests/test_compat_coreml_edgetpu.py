@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core import compat
-from tflite_inspector.core.model import Model, ModelError
-from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.core.delegates import engine
+from tflite_inspector.core.errors import ModelError
+from tflite_inspector.core.reading.model import Model
+from tflite_inspector.core.reading.reader import read_model
 
 from .compat_helpers import reason_with, taken, verdict
 from .conftest import model_id, needs_shared, real_model_paths, shared_model
@@ -69,7 +70,7 @@ def test_coreml_float_conv_chain_is_taken_in_one_partition():
     y = conv(b, x, [1, 8, 8, 3], 8, name="c1", activation="RELU")
     y = conv(b, y, [1, 8, 8, 8], 8, name="c2")
     unary(b, "RELU6", y, [1, 8, 8, 8], "out")
-    report = compat.analyze(b.model(), "coreml")
+    report = engine.analyze(b.model(), "coreml")
     assert [v.supported for v in report.ops] == [True, True, True]
     assert report.partitions == 1 and report.title == "Core ML"
 
@@ -83,7 +84,7 @@ def test_coreml_refuses_a_fully_int8_model():
     b.op("CONV_2D", [x, w, bias], [y], version=3, options=("Conv2DOptions", {"strideW": 1, "strideH": 1}))
     # Version 1 of RELU on int8 tensors: only the first-input type rule refuses it.
     unary(b, "RELU", y, [1, 8, 8, 4], "out", "INT8", scale=0.1, zero_point=0)
-    report = compat.analyze(b.model(), "coreml")
+    report = engine.analyze(b.model(), "coreml")
     assert [v.supported for v in report.ops] == [False, False]
     conv_v, relu_v = report.ops
     assert "version 3 of CONV_2D" in conv_v.reasons[0].text  # the delegate tests the version first
@@ -101,7 +102,7 @@ def test_coreml_leaves_a_single_op_partition_to_the_cpu():
     b.op("SUB", [y, b.constant("k", np.ones((1, 1, 1, 4), np.float32))], [z])  # not a Core ML op
     y = conv(b, z, [1, 8, 8, 4], 4, name="c2")
     unary(b, "RELU", y, [1, 8, 8, 4], "out")
-    report = compat.analyze(b.model(), "coreml")
+    report = engine.analyze(b.model(), "coreml")
     assert [v.supported for v in report.ops] == [False, False, True, True]
     assert report.partitions == 1
     r = reason_with(report.ops[0], "fewer than min_nodes_per_partition = 2")
@@ -302,7 +303,7 @@ def test_coreml_on_a_float_mobilenet():
     """CONV/DEPTHWISE/AVERAGE_POOL v1 are taken; SQUEEZE is no Core ML op, which leaves
     SOFTMAX alone in a one-op partition."""
     with read_model(shared_model("gh-tensorflow-tflite-support/mobilenet_v1_0.25_224_1_metadata_1.tflite")) as model:
-        report = compat.analyze(model, "coreml")
+        report = engine.analyze(model, "coreml")
         assert [v.opcode for v in report.fallbacks()] == ["SQUEEZE", "SOFTMAX"]
         assert report.ops_supported == 29 and report.partitions == 1
         reason_with(report.fallbacks()[1], "min_nodes_per_partition")
@@ -342,7 +343,7 @@ def test_edgetpu_first_unmapped_op_sends_every_later_op_to_the_cpu():
     b.op("LEAKY_RELU", [y], [z], options=("LeakyReluOptions", {"alpha": 0.1}))
     y = qconv(b, z, [1, 8, 8, 4], 4, name="c2")
     unary(b, "RELU", y, [1, 8, 8, 4], "out", "UINT8", **U8)
-    report = compat.analyze(b.model(), "edgetpu")
+    report = engine.analyze(b.model(), "edgetpu")
     assert [v.supported for v in report.ops] == [True, False, False, False]
     assert report.partitions == 1
     assert report.ops[1].reasons[0].text.startswith("Operation not supported: LEAKY_RELU")
@@ -363,7 +364,7 @@ def test_edgetpu_maps_the_main_subgraph_only():
     q = qtensor(b, "q", [1, 8, 8, 4])
     s = qtensor(b, "s", [1, 8, 8, 4])
     b.op("ADD", [p, q], [s], options=("AddOptions", {}))
-    report = compat.analyze(b.model(), "edgetpu")
+    report = engine.analyze(b.model(), "edgetpu")
     assert [(v.subgraph, v.supported) for v in report.ops] == [(0, True), (1, False)]
     assert report.ops[1].reasons[0].text.startswith("More than one subgraph is not supported")
     assert any(n.text.startswith("More than one subgraph is not supported") for n in report.graph_notes)
@@ -513,7 +514,7 @@ def test_edgetpu_pad_along_x_and_y_only():
 @needs_shared
 def test_edgetpu_compiled_model_runs_whole_on_the_edge_tpu():
     with read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant_edgetpu.tflite")) as model:
-        report = compat.analyze(model, "edgetpu")
+        report = engine.analyze(model, "edgetpu")
         assert [(v.opcode, v.supported) for v in report.ops] == [("edgetpu-custom-op", True)]
         assert report.partitions == 1
 
@@ -525,14 +526,14 @@ def test_edgetpu_uint8_mobilenet_maps_entirely_as_the_compiler_did():
     compiled copy of this very model (mobilenet_v1_0.25_128_quant_edgetpu.tflite)
     holds the single `edgetpu-custom-op`: the compiler mapped all 31 ops too."""
     with read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite")) as model:
-        report = compat.analyze(model, "edgetpu")
+        report = engine.analyze(model, "edgetpu")
         assert report.ops_supported == report.ops_total == 31
         assert report.partitions == 1 and not report.graph_notes
     with read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant_edgetpu.tflite")) as compiled:
         assert [op.opcode for op in compiled.subgraphs[0].operators] == ["edgetpu-custom-op"]
     # The same uint8 model on Core ML: quantized versions and a non-float first input.
     with read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite")) as model:
-        assert compat.analyze(model, "coreml").ops_supported == 0
+        assert engine.analyze(model, "coreml").ops_supported == 0
 
 
 @needs_shared
@@ -555,7 +556,7 @@ def test_coreml_and_edgetpu_on_every_real_model(path):
         pytest.skip(f"unreadable: {e}")
     with model:
         for delegate in ("coreml", "edgetpu"):
-            report = compat.analyze(model, delegate)
+            report = engine.analyze(model, delegate)
             assert report.ops_total == sum(len(sg.operators) for sg in model.subgraphs)
             for v in report.ops:
                 assert v.supported == (not v.reasons)
@@ -569,7 +570,7 @@ def test_coreml_and_edgetpu_on_every_real_model(path):
 def test_edgetpu_segment_starts_after_leading_unmappable_ops():
     """Coral's compiled movenet keeps the leading CAST and QUANTIZE on the CPU and maps the network after them."""
     model = read_model(shared_model("gh-google-coral-test_data/movenet_single_pose_lightning_ptq.tflite"))
-    report = compat.analyze(model, "edgetpu")
+    report = engine.analyze(model, "edgetpu")
     first = report.ops[:3]
     assert [(v.opcode, v.supported) for v in first] == [("CAST", False), ("QUANTIZE", False), (first[2].opcode, True)]
     assert not any("after the first unmapped op" in r.text for v in first for r in v.reasons)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core import compat, delegate_rules
-from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.core.delegates import context, engine, tables
+from tflite_inspector.core.reading.reader import read_model
 
 from .conftest import model_id, needs_shared, real_model_paths, shared_model
 from .graph_builder import GraphBuilder
@@ -23,15 +23,15 @@ GPU_COMPATIBILITY = "tflite/tools/versioning/gpu_compatibility.cc"
 CONV = ("Conv2DOptions", {"strideW": 1, "strideH": 1, "padding": "SAME"})
 
 
-def _gpu(b: GraphBuilder) -> compat.DelegateReport:
-    return compat.analyze(b.model(), "gpu")
+def _gpu(b: GraphBuilder) -> engine.DelegateReport:
+    return engine.analyze(b.model(), "gpu")
 
 
-def _verdicts(report: compat.DelegateReport) -> list[tuple[str, bool]]:
+def _verdicts(report: engine.DelegateReport) -> list[tuple[str, bool]]:
     return [(v.opcode, v.supported) for v in report.ops]
 
 
-def _only_reason(report: compat.DelegateReport, index: int) -> compat.Reason:
+def _only_reason(report: engine.DelegateReport, index: int) -> tables.Reason:
     verdict = report.verdict(0, index)
     assert verdict is not None and not verdict.supported
     assert len(verdict.reasons) == 1, verdict.reasons
@@ -56,14 +56,14 @@ def _conv(b: GraphBuilder, x: int, channels_in: int, channels_out: int, name: st
 
 
 def test_table_is_the_gpu_delegate():
-    meta = compat.load_rules("gpu")["delegate"]
+    meta = tables.load_rules("gpu")["delegate"]
     assert (meta["key"], meta["title"], meta["max_partitions"], meta["dynamic_tensors"]) == ("gpu", "GPU", 1, False)
     assert meta["unknown_op_reason"] == "Not supported op {opcode}"
-    for entry in compat.load_rules("gpu")["op"]:
+    for entry in tables.load_rules("gpu")["op"]:
         for check in entry.get("checks", []):
-            assert check["check"] in delegate_rules.CHECKS
+            assert check["check"] in context.CHECKS
             if check["check"] == "special":
-                assert check["name"] in delegate_rules.SPECIAL_CHECKS
+                assert check["name"] in context.SPECIAL_CHECKS
 
 
 # ------------------------------------------------------------------ whole-op rules
@@ -512,7 +512,7 @@ def test_data_dependent_reshape_refuses_the_whole_graph():
     b.op("RESHAPE", [a, shape], [r])
     report = _gpu(b)
     assert report.ops_supported == 0
-    graph = compat.load_rules(compat.GRAPH_RULES)["dynamic"]
+    graph = tables.load_rules(tables.GRAPH_RULES)["dynamic"]
     for v in report.ops:
         assert v.reasons[0].source == graph["source"]
         assert v.reasons[0].text.startswith(
@@ -530,7 +530,7 @@ def test_data_dependent_reshape_refuses_the_whole_graph():
 @pytest.mark.parametrize("path", real_model_paths(), ids=model_id)
 def test_gpu_table_on_real_models(path):
     model = read_model(path)
-    report = compat.analyze(model, "gpu")
+    report = engine.analyze(model, "gpu")
     assert report.ops_total == sum(len(sg.operators) for sg in model.subgraphs)
     assert report.partitions <= len(model.subgraphs)  # max_delegated_partitions = 1, per subgraph
     for v in report.fallbacks():
@@ -551,13 +551,13 @@ def test_gpu_table_on_real_models(path):
     ],
 )
 def test_mobilenets_are_delegated_whole(relative):
-    report = compat.analyze(read_model(shared_model(relative)), "gpu")
+    report = engine.analyze(read_model(shared_model(relative)), "gpu")
     assert (report.ops_supported, report.ops_total, report.partitions) == (31, 31, 1)
 
 
 @needs_shared
 def test_edgetpu_compiled_model_is_refused():
-    report = compat.analyze(
+    report = engine.analyze(
         read_model(shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant_edgetpu.tflite")), "gpu"
     )
     assert _verdicts(report) == [("edgetpu-custom-op", False)]
@@ -568,7 +568,7 @@ def test_edgetpu_compiled_model_is_refused():
 def test_conformer_rank5_ops():
     # The attention block reshapes to [1, 335, 10, 3, 80]: the three ops touching a 5-D tensor are refused
     # by the rank rule, which splits the graph; the larger side (101 ops) is the one partition delegated.
-    report = compat.analyze(read_model(shared_model("gh-google-ai-edge-LiteRT/torchaudio_conformer.tflite")), "gpu")
+    report = engine.analyze(read_model(shared_model("gh-google-ai-edge-LiteRT/torchaudio_conformer.tflite")), "gpu")
     rank5 = [(v.index, v.opcode) for v in report.ops if v.reasons and "has rank 5" in v.reasons[0].text]
     assert rank5 == [(34, "RESHAPE"), (35, "TRANSPOSE"), (36, "RESHAPE")]
     assert (report.ops_supported, report.ops_total, report.partitions) == (101, 138, 1)
@@ -577,7 +577,7 @@ def test_conformer_rank5_ops():
 @needs_shared
 def test_keyword_model_svdf_and_int16():
     # SVDF has no GPU parser; the int16 QUANTIZE/SOFTMAX fail the tensor-type rule.
-    report = compat.analyze(read_model(shared_model("gh-tensorflow-tflite-micro/keyword_scrambled.tflite")), "gpu")
+    report = engine.analyze(read_model(shared_model("gh-tensorflow-tflite-micro/keyword_scrambled.tflite")), "gpu")
     first = {v.opcode: v.reasons[0].text for v in report.fallbacks() if v.opcode in ("SVDF", "SOFTMAX")}
     assert first["SVDF"] == "Not supported op SVDF"
     assert first["SOFTMAX"].startswith("OP is supported, but tensor type/shape isn't compatible: output 0 is INT16")
@@ -586,7 +586,7 @@ def test_keyword_model_svdf_and_int16():
 
 @needs_shared
 def test_dtln_shrink_axis_slices():
-    report = compat.analyze(read_model(shared_model("gh-breizhn-DTLN/model_1.tflite")), "gpu")
+    report = engine.analyze(read_model(shared_model("gh-breizhn-DTLN/model_1.tflite")), "gpu")
     slices = [v for v in report.ops if v.opcode == "STRIDED_SLICE"]
     assert [v.reasons[0].text for v in slices] == ["StridedSlice does not support shrink_axis_mask."] * 4
     assert (report.ops_supported, report.ops_total, report.partitions) == (17, 43, 1)

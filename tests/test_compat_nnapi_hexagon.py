@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core import compat, delegate_rules
-from tflite_inspector.core.model import Model, ModelError
-from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.core.delegates import context, engine, tables
+from tflite_inspector.core.delegates.settings import DEFAULT_NNAPI_API_LEVEL, DelegateSettings
+from tflite_inspector.core.errors import ModelError
+from tflite_inspector.core.reading.model import Model
+from tflite_inspector.core.reading.reader import read_model
 
 from .compat_helpers import reason_with, taken, verdict
 from .conftest import model_id, needs_shared, real_model_paths
@@ -129,10 +131,10 @@ def test_nnapi_float_conv_chain_is_taken_in_one_partition():
     y = conv(b, x, [1, 8, 8, 3], 8, name="c1", activation="RELU6")
     y = conv(b, y, [1, 8, 8, 8], 8, name="c2")
     unary(b, "LOGISTIC", y, [1, 8, 8, 8], "out")
-    report = compat.analyze(b.model(), "nnapi")
+    report = engine.analyze(b.model(), "nnapi")
     assert [v.supported for v in report.ops] == [True, True, True]
     assert report.partitions == 1 and report.title == "NNAPI"
-    assert report.settings == {"api_level": compat.DEFAULT_NNAPI_API_LEVEL}
+    assert report.settings == DelegateSettings(DEFAULT_NNAPI_API_LEVEL)
 
 
 def _int8_conv_model() -> Model:
@@ -171,7 +173,7 @@ def test_nnapi_below_sdk_27_delegates_nothing():
     unary(b, "RELU", y, [1, 8, 8, 4], "out")
     model = b.model()
     assert taken(model, "nnapi", api_level=27) == [True, True]
-    report = compat.analyze(model, "nnapi", api_level=26)
+    report = engine.analyze(model, "nnapi", DelegateSettings(26))
     assert [v.supported for v in report.ops] == [False, False]
     assert report.partitions == 0
     for v in report.ops:
@@ -230,7 +232,7 @@ def test_nnapi_keeps_the_3_largest_partitions():
             t = unary(b, "RELU", t, shape, f"r{run}_{i}")
         if run < 3:
             t = custom(b, t, shape, f"cut{run}")
-    report = compat.analyze(b.model(), "nnapi")
+    report = engine.analyze(b.model(), "nnapi")
     assert [v.supported for v in report.ops] == [
         True, True, True, True, False, False, False, True, True, True, False, True, True]
     assert report.partitions == 3
@@ -339,7 +341,7 @@ def test_nnapi_reshape_needs_a_constant_shape():
     b.op("RESHAPE", [x, s], [y], options=("ReshapeOptions", {}))
     unary(b, "RELU", y, [1, 16], "out")
     model = b.model()
-    report = compat.analyze(model, "nnapi")
+    report = engine.analyze(model, "nnapi")
     # A runtime shape makes the output dynamic: the whole graph is refused, and
     # Validate would refuse the RESHAPE itself.
     assert [v.supported for v in report.ops] == [False, False]
@@ -500,7 +502,7 @@ def test_hexagon_quantized_conv_chain_is_taken():
     b.op("FULLY_CONNECTED", [r, b.constant("fw", np.full((4, 8), 130, np.uint8), "UINT8", scale=0.01, zero_point=128),
                              -1], [fc], options=("FullyConnectedOptions", {}))
     unary(b, "SOFTMAX", fc, [1, 4], "out", "UINT8")
-    report = compat.analyze(b.model(), "hexagon")
+    report = engine.analyze(b.model(), "hexagon")
     assert [v.supported for v in report.ops] == [True] * 7
     assert report.partitions == 1 and report.title == "Hexagon"
 
@@ -511,7 +513,7 @@ def test_hexagon_refuses_float_ops():
     y = conv(b, x, [1, 8, 8, 4], 4)
     unary(b, "RELU6", y, [1, 8, 8, 4], "out")
     model = b.model()
-    report = compat.analyze(model, "hexagon")
+    report = engine.analyze(model, "hexagon")
     assert [v.supported for v in report.ops] == [False, False]
     for v in report.ops:
         assert [r.text for r in v.reasons] == [
@@ -586,7 +588,7 @@ def test_hexagon_leaves_a_single_op_partition_to_the_cpu():
     b = GraphBuilder()
     x = act(b, "x", [1, 8, 8, 4])
     conv(b, x, [1, 8, 8, 4], 4, dtype="UINT8")
-    report = compat.analyze(b.model(), "hexagon")
+    report = engine.analyze(b.model(), "hexagon")
     assert [v.supported for v in report.ops] == [False]
     assert report.partitions == 0
     r = report.ops[0].reasons
@@ -607,7 +609,7 @@ def test_hexagon_keeps_the_4_largest_partitions():
             t = unary(b, "RELU6", t, shape, f"r{run}_{i}", "UINT8")
         if run < len(lengths) - 1:
             t = custom(b, t, shape, f"cut{run}", "UINT8")
-    report = compat.analyze(b.model(), "hexagon")
+    report = engine.analyze(b.model(), "hexagon")
     assert [v.supported for v in report.ops] == [False, False, False] + [True] * 5 + [False] + [True] * 3 + [False] + \
         [True] * 4 + [False] + [True] * 6
     assert report.partitions == 4
@@ -730,10 +732,10 @@ def test_hexagon_refuses_graphs_with_dynamic_tensors():
     z = act(b, "z", [2, 4])
     b.op("RESHAPE", [y, s], [z], options=("ReshapeOptions", {}))
     unary(b, "RELU6", z, [2, 4], "out", "UINT8")
-    report = compat.analyze(b.model(), "hexagon")
+    report = engine.analyze(b.model(), "hexagon")
     assert [v.supported for v in report.ops] == [False, False, False]
     assert "Hexagon only supports static-sized tensors" in report.ops[0].reasons[0].text
-    assert compat.load_rules("hexagon")["delegate"]["dynamic_tensors"] is False
+    assert tables.load_rules("hexagon")["delegate"]["dynamic_tensors"] is False
 
 
 # ====================================================================== the tables, the real models
@@ -741,13 +743,13 @@ def test_hexagon_refuses_graphs_with_dynamic_tensors():
 
 @pytest.mark.parametrize("delegate", ["nnapi", "hexagon"])
 def test_every_rule_names_its_source_and_an_existing_special(delegate):
-    rules = compat.load_rules(delegate)
+    rules = tables.load_rules(delegate)
     assert rules["delegate"]["key"] == delegate
     for entry in rules["op"]:
         assert entry["source"].startswith(f"tflite/delegates/{delegate}/"), entry["opcodes"]
         for check in entry.get("checks", []):
             if check["check"] == "special":
-                assert check["name"] in delegate_rules.SPECIAL_CHECKS, (entry["opcodes"], check["name"])
+                assert check["name"] in context.SPECIAL_CHECKS, (entry["opcodes"], check["name"])
     for check in rules.get("all_ops", []):
         assert check["source"].startswith(f"tflite/delegates/{delegate}/")
 
@@ -762,7 +764,7 @@ def test_nnapi_and_hexagon_on_every_real_model(path):
     with model:
         n_ops = sum(len(sg.operators) for sg in model.subgraphs)
         for delegate, level in (("nnapi", 27), ("nnapi", 29), ("nnapi", 30), ("hexagon", 30)):
-            report = compat.analyze(model, delegate, api_level=level)
+            report = engine.analyze(model, delegate, DelegateSettings(level))
             assert report.ops_total == n_ops
             for v in report.ops:
                 assert v.supported == (not v.reasons)

@@ -5,25 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import flatbuffers
 import numpy as np
 import pytest
 from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.core.model import ModelError
-from tflite_inspector.core.summary import model_dict
-from tflite_inspector.core.tensor_data import string_values, tensor_array
-from tflite_inspector.core.tflite_reader import read_associated_file, read_model, read_model_bytes
+from tflite_inspector.core.errors import ModelError
+from tflite_inspector.core.inspection.summary import model_dict
+from tflite_inspector.core.reading.attached_zip import read_associated_file
+from tflite_inspector.core.reading.reader import read_model, read_model_bytes
+from tflite_inspector.core.reading.tensor_data import string_values, tensor_array
 
-from .conftest import PROJECT_ROOT, needs_shared, shared_model
-
-SAMPLES = PROJECT_ROOT / "tflite_inspector" / "resources" / "samples"
-
-
-def _pack(model: schema.ModelT) -> bytes:
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+from .conftest import SAMPLES, needs_shared, shared_model
+from .graph_builder import add_buffer, pack, unpack
 
 
 @needs_shared
@@ -33,14 +26,14 @@ def test_buffer_stored_after_the_flatbuffer(tmp_path):
     with read_model(source) as original:
         weights = next(t for t in original.subgraphs[0].tensors if t.is_constant and t.dtype == "INT8")
         expected = np.array(tensor_array(original, weights))
-    m = schema.ModelT.InitFromPackedBuf(bytearray(source.read_bytes()), 0)
+    m = unpack(source.read_bytes())
     buf = m.buffers[weights.buffer]
     data = bytes(buf.data)
     buf.data = None
     buf.offset, buf.size = 1 << 40, len(data)  # placeholder of the same width, fixed below
-    length = len(_pack(m))
+    length = len(pack(m))
     buf.offset = (length + 15) // 16 * 16
-    packed = _pack(m)
+    packed = pack(m)
     assert len(packed) == length
     blob = packed + bytes(buf.offset - length) + data
     path = tmp_path / "external.tflite"
@@ -77,10 +70,10 @@ def test_reading_from_memory_equals_reading_the_file():
 
 def test_core_imports_neither_qt_nor_tensorflow():
     code = (
-        "import sys, tflite_inspector.cli, tflite_inspector.core.tflite_reader, "
-        "tflite_inspector.core.analysis, tflite_inspector.core.summary, "
-        "tflite_inspector.core.tensor_data, tflite_inspector.core.runtime\n"
-        "from tflite_inspector.cli import main\n"
+        "import sys, tflite_inspector.main, tflite_inspector.core.reading.reader, "
+        "tflite_inspector.core.inspection.stats, tflite_inspector.core.inspection.summary, "
+        "tflite_inspector.core.reading.tensor_data, tflite_inspector.core.runtime.interpreter\n"
+        "from tflite_inspector.main import main\n"
         f"main(['inspect', {str(SAMPLES / 'shapes_int8.tflite')!r}, '--json'])\n"
         "bad = [m for m in ('tensorflow', 'PySide6', 'pyqtgraph', 'ai_edge_litert.interpreter') if m in sys.modules]\n"
         "assert not bad, bad\n"
@@ -91,28 +84,25 @@ def test_core_imports_neither_qt_nor_tensorflow():
 
 def _with_extra_tensor(make_tensor) -> bytes:
     """The int8 sample with one more (unused) tensor in subgraph 0, built by make_tensor(model)."""
-    m = schema.ModelT.InitFromPackedBuf(bytearray((SAMPLES / "shapes_int8.tflite").read_bytes()), 0)
+    m = unpack((SAMPLES / "shapes_int8.tflite").read_bytes())
     m.subgraphs[0].tensors.append(make_tensor(m))
-    return _pack(m)
+    return pack(m)
 
 
-def _string_buffer(strings: list[bytes]) -> np.ndarray:
+def _string_buffer(strings: list[bytes]) -> bytes:
     # TFLite's string layout: count, count+1 offsets from the buffer start, then the bytes.
     header = 4 * (len(strings) + 2)
     offsets = [header]
     for s in strings:
         offsets.append(offsets[-1] + len(s))
-    raw = np.array([len(strings), *offsets], dtype="<i4").tobytes() + b"".join(strings)
-    return np.frombuffer(raw, dtype=np.uint8)
+    return np.array([len(strings), *offsets], dtype="<i4").tobytes() + b"".join(strings)
 
 
 def test_string_constant_values():
     def make(m):
-        buf = schema.BufferT()
-        buf.data = _string_buffer([b"hello", b"", b"world!"])
-        m.buffers.append(buf)
         t = schema.TensorT()
-        t.name, t.type, t.buffer = "vocab", schema.TensorType.STRING, len(m.buffers) - 1
+        t.name, t.type = "vocab", schema.TensorType.STRING
+        t.buffer = add_buffer(m, _string_buffer([b"hello", b"", b"world!"]))
         t.shape = np.array([3], dtype=np.int32)
         return t
 
@@ -126,11 +116,9 @@ def test_string_constant_values():
 
 def test_sparse_tensor_is_described_not_misread():
     def make(m):
-        buf = schema.BufferT()
-        buf.data = np.frombuffer(np.float32([1.5, -2.0]).tobytes(), dtype=np.uint8)
-        m.buffers.append(buf)
         t = schema.TensorT()
-        t.name, t.type, t.buffer = "sparse_w", schema.TensorType.FLOAT32, len(m.buffers) - 1
+        t.name, t.type = "sparse_w", schema.TensorType.FLOAT32
+        t.buffer = add_buffer(m, np.float32([1.5, -2.0]).tobytes())
         t.shape = np.array([4, 4], dtype=np.int32)
         sp = schema.SparsityParametersT()
         sp.traversalOrder = np.array([0, 1], dtype=np.int32)

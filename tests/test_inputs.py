@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tflite_inspector.core.inputs import (
-    InputError,
+from tflite_inspector.core.comparison.inputs import (
     Preprocessing,
-    feed_value,
+    custom_normalization,
     input_specs,
     load_samples,
     prepare_samples,
@@ -18,7 +17,9 @@ from tflite_inspector.core.inputs import (
     random_samples,
     suggest_normalization,
 )
-from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.core.errors import InputError
+from tflite_inspector.core.reading.reader import read_model
+from tflite_inspector.core.reading.tensor_data import quantize_array
 
 from .conftest import IMAGES, needs_shared, shared_model
 
@@ -167,9 +168,9 @@ def test_arrays_one_sample_a_batch_or_named_in_an_npz(tmp_path):
 
 def test_integer_inputs_are_fed_quantized_with_their_own_parameters():
     real = np.array([0.0, 0.6, 1.0, 2.0, -1.0], np.float32)
-    np.testing.assert_array_equal(feed_value(real, np.int8, 1 / 255, -128), [-128, 25, 127, 127, -128])
-    np.testing.assert_array_equal(feed_value(real, np.uint8, 1 / 128, 128), [128, 205, 255, 255, 0])
-    assert feed_value(real, np.float32, None, None).dtype == np.float32
+    np.testing.assert_array_equal(quantize_array(real, np.int8, 1 / 255, -128), [-128, 25, 127, 127, -128])
+    np.testing.assert_array_equal(quantize_array(real, np.uint8, 1 / 128, 128), [128, 205, 255, 255, 0])
+    assert quantize_array(real, np.float32, None, None).dtype == np.float32
 
 
 def test_random_inputs_are_marked_and_cover_the_quantized_range():
@@ -188,7 +189,5 @@ def test_bad_resize_mode_and_normalization_are_input_errors():
     models = _models(VWW_FLOAT)
     with pytest.raises(InputError, match="resize mode"):
         prepare_samples(models, [], resize="squash")
-    from tflite_inspector.core.inputs import custom_normalization
-
     with pytest.raises(InputError, match="non-zero std"):
         custom_normalization([0.0], [0.0])

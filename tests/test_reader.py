@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core.analysis import model_stats
-from tflite_inspector.core.model import ModelError
-from tflite_inspector.core.summary import format_model_text, model_dict
-from tflite_inspector.core.tensor_data import dequantize, tensor_array, tensor_stats
-from tflite_inspector.core.tflite_reader import read_associated_file, read_model
+from tflite_inspector.core.errors import ModelError
+from tflite_inspector.core.inspection.stats import model_stats
+from tflite_inspector.core.inspection.summary import format_model_text, model_dict
+from tflite_inspector.core.reading.attached_zip import read_associated_file
+from tflite_inspector.core.reading.reader import read_model
+from tflite_inspector.core.reading.tensor_data import dequantize, tensor_array, tensor_stats
 
 from .conftest import (
     EDGE_CASES,

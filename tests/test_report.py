@@ -15,23 +15,23 @@ from pathlib import Path
 import flatbuffers
 import numpy as np
 import pytest
-from ai_edge_litert import schema_py_generated as schema
 
-from tflite_inspector.cli import main
-from tflite_inspector.core.comparison import ComparisonRequest
-from tflite_inspector.core.files import FileExists
-from tflite_inspector.core.model import ModelError
-from tflite_inspector.core.report import (
+from tflite_inspector.core.comparison.run import ComparisonRequest
+from tflite_inspector.core.errors import FileExists, ModelError
+from tflite_inspector.core.lab.results import lab_result_from_dict
+from tflite_inspector.core.report import sections as report_sections
+from tflite_inspector.core.report.build import (
     CONTENT_SECURITY_POLICY,
-    ReportCancelled,
     ReportRequest,
     build_report,
     write_report,
 )
-from tflite_inspector.core.runtime import RuntimeWorker
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker
+from tflite_inspector.core.tasks import Cancelled
+from tflite_inspector.main import main
 
 from .browser import needs_browser, visit_file
-from .conftest import IMAGES, PROJECT_ROOT, needs_shared, shared_model
+from .conftest import IMAGES, SAMPLES, needs_shared, shared_model
 from .graph_builder import GraphBuilder
 
 VWW_FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
@@ -63,23 +63,10 @@ def hostile_model(path: Path) -> Path:
     b.op("ADD", [x, w], [y])
     z = b.tensor("z", [1, 4], scale=0.5, zero_point=3, dtype="INT8")
     b.op("<b>Custom</b>", [y], [z])
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(b.build(), 0))
-    model.description = IMG
-    buffer = schema.BufferT()
-    buffer.data = list(_metadata_flatbuffer(SCRIPT, IMG, IMG, SCRIPT))
-    model.buffers.append(buffer)
-    entry = schema.MetadataT()
-    entry.name, entry.buffer = "TFLITE_METADATA", len(model.buffers) - 1
-    model.metadata = [entry]
-    signature = schema.SignatureDefT()
-    signature.signatureKey, signature.subgraphIndex = IMG, 0
-    signature.inputs, signature.outputs = [schema.TensorMapT()], [schema.TensorMapT()]
-    signature.inputs[0].name, signature.inputs[0].tensorIndex = SCRIPT, x
-    signature.outputs[0].name, signature.outputs[0].tensorIndex = IMG, z
-    model.signatureDefs = [signature]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    path.write_bytes(bytes(builder.Output()))
+    b.description = IMG
+    b.metadata("TFLITE_METADATA", _metadata_flatbuffer(SCRIPT, IMG, IMG, SCRIPT))
+    b.signature(IMG, inputs={SCRIPT: x}, outputs={IMG: z})
+    path.write_bytes(b.build())
     return path
 
 
@@ -101,7 +88,7 @@ def test_hostile_strings_are_text_in_the_browser(tmp_path):
     source = hostile_model(tmp_path / "hostile.tflite")
     report = tmp_path / "hostile.html"
     write_report(build_report(ReportRequest(str(source))), str(report))
-    visit = visit_file(report, tmp_path / "hostile.png")
+    visit = visit_file(report, tmp_path / "hostile.png", home=tmp_path / "browser-home")
     assert visit.console_errors == [] and visit.page_errors == [] and visit.requests == []
     assert SCRIPT in visit.text and "onerror=alert(1)>" in visit.text and "<b>Custom</b>" in visit.text
     assert "<script" not in visit.html.split("</head>", 1)[1].lower()  # no element made from a model string
@@ -166,7 +153,7 @@ def test_comparison_and_lab_table(tmp_path):
              "ruled_out": ["xnnpack takes 0/31 ops"], "delegates": {}},
         ],
     }
-    request = ReportRequest(str(reference), delegates=("xnnpack",), lab=lab,
+    request = ReportRequest(str(reference), delegates=("xnnpack",), lab=lab_result_from_dict(lab),
                             comparison=ComparisonRequest(str(reference), (str(candidate),), (str(IMAGES),), limit=6))
     steps = []
     with RuntimeWorker() as worker:
@@ -180,8 +167,8 @@ def test_comparison_and_lab_table(tmp_path):
 
 
 def test_cancel_and_bad_input(tmp_path):
-    sample = str(PROJECT_ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite")
-    with pytest.raises(ReportCancelled):
+    sample = str(SAMPLES / "shapes_int8.tflite")
+    with pytest.raises(Cancelled):
         build_report(ReportRequest(sample), cancelled=lambda: True)
     broken = tmp_path / "broken.tflite"
     broken.write_bytes(b"TFL3" + b"\xff" * 40)
@@ -197,7 +184,7 @@ def test_cancel_and_bad_input(tmp_path):
 
 
 def test_cli_writes_once_and_reports_errors_in_one_line(tmp_path, capsys):
-    sample = str(PROJECT_ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite")
+    sample = str(SAMPLES / "shapes_int8.tflite")
     out = tmp_path / "sample.html"
     assert main(["report", sample, "-o", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out and out.stat().st_size > 10_000
@@ -223,7 +210,7 @@ def test_cli_writes_once_and_reports_errors_in_one_line(tmp_path, capsys):
 
 def test_edited_lab_results_and_undecodable_names_still_give_a_page(tmp_path, capsys):
     """Lab results edited by hand (fields of the wrong type) and a file name that is not UTF-8."""
-    sample = PROJECT_ROOT / "tflite_inspector" / "resources" / "samples" / "shapes_int8.tflite"
+    sample = SAMPLES / "shapes_int8.tflite"
     odd = tmp_path / os.fsdecode(b"bad\xffname.tflite")  # a lone surrogate in the str
     odd.write_bytes(sample.read_bytes())
     lab = tmp_path / "lab.json"
@@ -253,7 +240,7 @@ def test_the_page_in_chromium_loads_nothing_and_prints(tmp_path):
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     screenshot = tmp_path / "vww.png"
-    visit = visit_file(report, screenshot)
+    visit = visit_file(report, screenshot, home=tmp_path / "browser-home")
     assert visit.console_errors == [] and visit.page_errors == [], visit.console_messages
     assert visit.requests == [] and visit.failed_requests == []
     assert visit.title.startswith("vww_96_float.tflite") and "SQNR per layer" in visit.text
@@ -264,16 +251,14 @@ def test_the_page_in_chromium_loads_nothing_and_prints(tmp_path):
 @needs_browser
 def test_collapsed_sections_are_printed_open(tmp_path, monkeypatch):
     """Large op tables start collapsed on screen; printing opens them (as many pages as open)."""
-    from tflite_inspector.core import report as report_module
-
     pages = {}
     for limit in (0, 10**6):
-        monkeypatch.setattr(report_module, "OPEN_OP_TABLE_LIMIT", limit)
+        monkeypatch.setattr(report_sections, "OPEN_OP_TABLE_LIMIT", limit)
         page = build_report(ReportRequest(str(shared_model(VWW_FLOAT)), delegates=("xnnpack",)))
         assert ("<details>\n<summary>31 ops" in page) == (limit == 0)
         path = tmp_path / f"limit{limit}.html"
         path.write_text(page, encoding="utf-8")
-        visit = visit_file(path, pdf_path=tmp_path / f"limit{limit}.pdf")
+        visit = visit_file(path, pdf_path=tmp_path / f"limit{limit}.pdf", home=tmp_path / "browser-home")
         assert visit.problems == []
         pages[limit] = visit.pdf_page_count
     assert pages[0] == pages[10**6] > 2, pages

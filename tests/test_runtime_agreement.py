@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tflite_inspector.core.model import BlockwiseQuantization, ModelError
-from tflite_inspector.core.runtime import RuntimeFailure, RuntimeWorker
-from tflite_inspector.core.tensor_data import float_values, tensor_array
-from tflite_inspector.core.tflite_reader import read_model
+from tflite_inspector.core.errors import ModelError, RuntimeFailure
+from tflite_inspector.core.reading.model import BlockwiseQuantization
+from tflite_inspector.core.reading.reader import read_model
+from tflite_inspector.core.reading.tensor_data import float_values, tensor_array
+from tflite_inspector.core.runtime.interpreter import RuntimeWorker
 
 from .conftest import all_model_paths, model_id, needs_shared
 

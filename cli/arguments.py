@@ -1,0 +1,358 @@
+"""The command line's arguments: the parser for every subcommand, and the option types that turn
+text into values (sizes, percentages, lists) with a message argparse shows when they cannot."""
+
+from __future__ import annotations
+
+import argparse
+
+from .core import __version__
+from .core.delegates.settings import DEFAULT_NNAPI_API_LEVEL
+
+_EPILOG = """\
+examples:
+  tflite-inspector inspect model.tflite
+  tflite-inspector inspect models/ --json > models.jsonl
+  tflite-inspector compat model.tflite --delegate gpu,nnapi --nnapi-api-level 29
+  tflite-inspector compare float.tflite int8.tflite --inputs photos/
+  tflite-inspector quantize model.tflite --calibration photos/ -o variants/
+  tflite-inspector report float.tflite --compare int8.tflite --inputs photos/ -o report.html
+  tflite-inspector                       open the desktop app on the bundled sample
+  tflite-inspector a.tflite b.tflite     open the desktop app on these models
+"""
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tflite-inspector",
+        usage="%(prog)s [FILE.tflite ...]  |  %(prog)s COMMAND [options]",
+        description=("See inside .tflite (TensorFlow Lite / LiteRT) models. With no COMMAND, opens the "
+                     "desktop app on the given files (or on the bundled sample)."),
+        epilog=_EPILOG,
+        formatter_class=_formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    inspect = sub.add_parser(
+        "inspect",
+        prog="tflite-inspector inspect",
+        help="summarise models: ops, tensors, quantization, signatures, metadata, sizes",
+        description=(
+            "Read .tflite files and print what is in them. Folders are searched recursively "
+            "for *.tflite. Files that cannot be read are reported and skipped; the exit "
+            "status is 0 when every file was read and 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector inspect mobilenet.tflite\n"
+            "  tflite-inspector inspect ~/models --json | jq .stats.macs\n"
+        ),
+        formatter_class=_formatter,
+    )
+    inspect.add_argument("paths", nargs="+", metavar="PATH",
+                         help="a .tflite file, or a folder to search for them (e.g. models/)")
+    inspect.add_argument("--json", action="store_true",
+                         help="print one JSON object per model per line (JSON Lines) instead of text; "
+                              "e.g. --json > out.jsonl")
+    inspect.add_argument("--debug", action="store_true",
+                         help="print a traceback with unexpected errors (for bug reports)")
+
+    compat = sub.add_parser(
+        "compat",
+        prog="tflite-inspector compat",
+        help="which ops each delegate (GPU, XNNPACK, NNAPI, Edge TPU, Hexagon, Core ML) takes, and why not",
+        description=(
+            "Evaluate each delegate's rules (from the delegates' own source; see docs/delegate_rules.md) on "
+            "every op: ops taken / total, share of MACs taken, partitions, and the CPU-fallback ops grouped "
+            "by reason. With XNNPACK, the model is also loaded in the LiteRT interpreter (in a separate "
+            "process) to compare the prediction with the DELEGATE nodes the runtime really made. "
+            "Exit status: 0 when every file was read, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector compat mobilenet.tflite\n"
+            "  tflite-inspector compat model.tflite --delegate nnapi --nnapi-api-level 28 -v\n"
+            "  tflite-inspector compat models/ --json | jq '.delegates.gpu.ops_supported'\n"
+        ),
+        formatter_class=_formatter,
+    )
+    compat.add_argument("paths", nargs="+", metavar="MODEL",
+                        help="a .tflite file, or a folder to search for them")
+    _add_delegate_options(compat)
+    compat.add_argument("--no-runtime", action="store_true",
+                        help="do not load the model in the interpreter to check the XNNPACK prediction")
+    compat.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds the interpreter may take per model before it is stopped (default: 60)")
+    compat.add_argument("-v", "--verbose", action="store_true",
+                        help="list every CPU-fallback op, not only the first few per reason")
+    compat.add_argument("--json", action="store_true",
+                        help="print one JSON object per model per line (JSON Lines) instead of text")
+    compat.add_argument("--debug", action="store_true",
+                        help="print a traceback with unexpected errors (for bug reports)")
+
+    compare = sub.add_parser(
+        "compare",
+        prog="tflite-inspector compare",
+        help="run a reference model and its quantized variants on the same inputs; error per layer",
+        description=(
+            "Run REFERENCE (usually the float model) and each CANDIDATE on the same inputs in the LiteRT "
+            "interpreter (in a separate process, delegates off, all tensors kept), match their tensors (by "
+            "name, then by graph position) and print the error of every matched tensor: MSE, max |error|, "
+            "mean error, stddev, SQNR, cosine similarity, RMSE/scale, averaged over the inputs; for "
+            "classifiers, top-1 agreement and top-k labels. Images are preprocessed as the model says "
+            "(size, layout, channels); normalization comes from TFLite metadata, else from a quantized "
+            "model's input range, else [0, 1] (override with --normalization or --mean/--std). "
+            "Definitions: docs/comparison.md. Exit status: 0 when every candidate was compared on every "
+            "input, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector compare vww_96_float.tflite vww_96_int8.tflite --inputs photos/\n"
+            "  tflite-inspector compare model.tflite model_int8.tflite model_fp16.tflite --inputs a.jpg b.png -v\n"
+            "  tflite-inspector compare denoiser.tflite denoiser_dr.tflite --inputs frames.npz --json\n"
+            "  tflite-inspector compare audio.tflite audio_int8.tflite --random 10   (random data, marked as such)\n"
+        ),
+        formatter_class=_formatter,
+    )
+    compare.add_argument("reference", metavar="REFERENCE", help="the model the others are measured against")
+    compare.add_argument("candidates", nargs="+", metavar="CANDIDATE", help="quantized (or other) variants of it")
+    _add_comparison_input_options(compare)
+    compare.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                         help="seconds the interpreter may take per input before it is stopped (default: 60)")
+    compare.add_argument("--worst", type=int, default=10, metavar="N", help="layers listed in text output (default: 10)")
+    compare.add_argument("-v", "--verbose", action="store_true", help="list every matched and unmatched tensor")
+    compare.add_argument("--per-input", action="store_true", help="with --json: the metrics of every input too")
+    compare.add_argument("--json", action="store_true", help="print one JSON object (docs/comparison.md)")
+    compare.add_argument("--debug", action="store_true",
+                         help="print a traceback with unexpected errors (for bug reports)")
+    quantize = sub.add_parser(
+        "quantize",
+        prog="tflite-inspector quantize",
+        help="produce every quantization mode of a model and compare size, latency and error in one table",
+        description=(
+            "Quantization lab. From a float .tflite (with ai-edge-quantizer) or a SavedModel folder / Keras "
+            "file (with TensorFlow's TFLiteConverter; TensorFlow runs in a separate process), write one variant "
+            "per mode to OUTDIR as <source>_<mode>.tflite, then measure each: file size, latency (median and "
+            "p90 with the LiteRT interpreter and XNNPACK), top-1 agreement and output SQNR against the float "
+            "model on your inputs, the worst layer by SQNR, and the ops GPU, XNNPACK and Edge TPU take. A mode "
+            "that leaves the model unchanged is reported with the reason, not listed. With a budget "
+            "(--max-size, --max-latency, --min-top1, --min-sqnr, --whole-model) the variants that fit are "
+            "marked and the one with the smallest error is recommended. Existing files are never replaced "
+            "without --overwrite. The settings are saved in OUTDIR/<source>_quantize.json for --rerun. "
+            "Exit status: 0 when every mode was produced and measured, 2 otherwise."
+        ),
+        epilog=(
+            "modes: " + ", ".join(_modes()) + "\n"
+            "examples:\n"
+            "  tflite-inspector quantize vww_96_float.tflite --calibration photos/ -o variants/\n"
+            "  tflite-inspector quantize saved_model/ --modes dynamic,int8,int16x8 --int8-io uint8 \\\n"
+            "      --calibration photos/ -o out/ --max-size 500kB --min-top1 95 --whole-model edgetpu\n"
+            "  tflite-inspector quantize model.keras --modes float16,int8 --random 100 -o out/   (random, marked)\n"
+            "  tflite-inspector quantize --rerun out/model_quantize.json --overwrite\n"
+        ),
+        formatter_class=_formatter,
+    )
+    quantize.add_argument("source", nargs="?", metavar="SOURCE",
+                          help="a float .tflite, a Keras file (.keras, .h5) or a SavedModel folder")
+    quantize.add_argument("--modes", default=None, metavar="LIST",
+                          help="comma-separated modes (default: " + ",".join(_default_modes()) + ")")
+    quantize.add_argument("-o", "--output", metavar="OUTDIR", help="folder for the variants and the saved settings")
+    quantize.add_argument("--calibration", nargs="+", default=[], metavar="FILE_OR_DIR",
+                          help="images or .npy/.npz arrays (or folders of them) for calibration and, unless "
+                               "--inputs is given, for measuring agreement; 100 or more are recommended")
+    quantize.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
+                          help="separate inputs to measure agreement and error on (default: the calibration inputs)")
+    quantize.add_argument("--random", type=int, default=0, metavar="N",
+                          help="use N random inputs instead of files (every result is marked as random)")
+    quantize.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
+    quantize.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs of each set")
+    _add_preprocessing_options(quantize)
+    quantize.add_argument("--int8-io", choices=_int8_io_types(), default="int8",
+                          help="input and output type of full-integer int8 from a TensorFlow source (default: int8)")
+    quantize.add_argument("--threads", type=int, default=1, metavar="N",
+                          help="interpreter threads for the latency runs (default: 1, the steadiest figures)")
+    quantize.add_argument("--runs", type=int, default=50, metavar="N",
+                          help="timed runs per variant, after 3 untimed ones (default: 50; at most ~20 s)")
+    quantize.add_argument("--max-size", type=_size, default=None, metavar="SIZE",
+                          help="budget: largest file, e.g. 500kB, 1.5MB or 300000 (bytes)")
+    quantize.add_argument("--max-latency", type=float, default=None, metavar="MS",
+                          help="budget: slowest median latency in milliseconds")
+    quantize.add_argument("--min-top1", type=_percent, default=None, metavar="PERCENT",
+                          help="budget: lowest top-1 agreement with the float model, in percent")
+    quantize.add_argument("--min-sqnr", type=float, default=None, metavar="DB", help="budget: lowest output SQNR in dB")
+    quantize.add_argument("--whole-model", choices=_lab_delegates(), default=None, metavar="DELEGATE",
+                          help="budget: this delegate must take every op (" + ", ".join(_lab_delegates()) + ")")
+    quantize.add_argument("--overwrite", action="store_true", help="replace variants and settings from an earlier run")
+    quantize.add_argument("--rerun", metavar="SETTINGS",
+                          help="re-do a run from its saved <source>_quantize.json (other options are ignored)")
+    quantize.add_argument("--timeout", type=float, default=1800.0, metavar="S",
+                          help="seconds one conversion may take before it is stopped (default: 1800)")
+    quantize.add_argument("--json", action="store_true", help="print one JSON object (docs/quantization.md)")
+    quantize.add_argument("--debug", action="store_true",
+                          help="print a traceback with unexpected errors (for bug reports)")
+
+    report = sub.add_parser(
+        "report",
+        prog="tflite-inspector report",
+        help="write one self-contained HTML file: overview, ops, quantization, delegates, comparison",
+        description=(
+            "Write a single HTML file to send to people who do not have the app: the model's overview, "
+            "signatures and inputs/outputs, op table, quantization parameters and every delegate's verdicts "
+            "with reasons; with --compare and inputs, the comparison (SQNR per layer, output agreement, top-k "
+            "with thumbnails); with --lab, a quantization lab's table. The page has no scripts and loads nothing "
+            "from the network. An existing file is not replaced without --overwrite. "
+            "Exit status: 0 when the report was written, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector report model.tflite -o model.html\n"
+            "  tflite-inspector report float.tflite --compare int8.tflite --inputs photos/ -o report.html\n"
+            "  tflite-inspector report float.tflite --lab variants/float_quantize.json \\\n"
+            "      --compare variants/float_int8.tflite --inputs photos/ -o report.html\n"
+        ),
+        formatter_class=_formatter,
+    )
+    report.add_argument("model", metavar="MODEL", help="the .tflite model the report is about")
+    report.add_argument("-o", "--output", required=True, metavar="FILE", help="the HTML file to write")
+    report.add_argument("--compare", nargs="+", default=[], metavar="CANDIDATE",
+                        help="quantized (or other) variants to compare with MODEL on the inputs")
+    _add_comparison_input_options(report)
+    _add_delegate_options(report)
+    report.add_argument("--lab", metavar="RESULTS",
+                        help="a quantization lab's saved results (<stem>_quantize.json) to include as a table")
+    report.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    report.add_argument("--timeout", type=float, default=60.0, metavar="S",
+                        help="seconds the interpreter may take per request before it is stopped (default: 60)")
+    report.add_argument("--debug", action="store_true",
+                        help="print a traceback with unexpected errors (for bug reports)")
+    return parser
+
+
+def _add_delegate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--delegate", "--delegates", dest="delegate", type=_delegate_list,
+                        default=list(_all_delegates()), metavar="LIST",
+                        help="comma-separated delegates (default: all): " + ",".join(_all_delegates()))
+    parser.add_argument("--nnapi-api-level", type=_api_level, default=DEFAULT_NNAPI_API_LEVEL, metavar="N",
+                        help=f"Android API level the NNAPI rules assume (default: {DEFAULT_NNAPI_API_LEVEL} = "
+                             "Android 11)")
+
+
+def _add_comparison_input_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs a comparison runs on, how they are prepared, and the labels: `compare` and `report`."""
+    parser.add_argument("--inputs", nargs="+", default=[], metavar="FILE_OR_DIR",
+                        help="images (JPEG, PNG, BMP, ...), .npy/.npz arrays, or folders of them (searched "
+                             "recursively); an .npz names its arrays by input tensor name")
+    parser.add_argument("--random", type=int, default=0, metavar="N",
+                        help="use N random inputs instead of files (results are marked as random)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs")
+    _add_preprocessing_options(parser)
+    parser.add_argument("--labels", metavar="FILE",
+                        help="label file for a classifier's scores (default: the model's own, from metadata)")
+
+
+def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--normalization", choices=("auto", *_presets()), default="auto",
+                        help="pixel range the model expects: unit = [0, 1], signed = [-1, 1], raw = 0-255 "
+                             "(default: auto, from metadata or a quantized input's range)")
+    parser.add_argument("--mean", type=_floats, default=None, metavar="M[,M,M]",
+                        help="custom normalization: real = (pixel - mean) / std, pixels 0-255")
+    parser.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
+    parser.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
+                        help="how images are fitted to the input size (default: stretch)")
+
+
+def _modes() -> tuple[str, ...]:
+    from .core.lab.modes import MODES
+
+    return tuple(MODES)
+
+
+def _default_modes() -> tuple[str, ...]:
+    from .core.lab.modes import DEFAULT_MODES
+
+    return DEFAULT_MODES
+
+
+def _int8_io_types() -> tuple[str, ...]:
+    from .core.lab.modes import INT8_IO_TYPES
+
+    return INT8_IO_TYPES
+
+
+def _lab_delegates() -> tuple[str, ...]:
+    from .core.lab.settings import LAB_DELEGATES
+
+    return LAB_DELEGATES
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "k": 1000, "mb": 1000**2, "m": 1000**2, "gb": 1000**3, "kib": 1024,
+               "mib": 1024**2}
+
+
+def _size(value: str) -> int:
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", value)
+    if not match or match.group(2).lower() not in _SIZE_UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 500kB, 1.5MB or 300000, got {value!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
+def _percent(value: str) -> float:
+    try:
+        number = float(value.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {value!r}") from None
+    if not 0 <= number <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {value!r}")
+    return number / 100.0
+
+
+def _presets() -> tuple[str, ...]:
+    from .core.comparison.inputs import PRESETS
+
+    return tuple(PRESETS)
+
+
+def _floats(value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {value!r}") from None
+
+
+def _delegate_list(value: str) -> list[str]:
+    from .core.delegates.engine import DELEGATES
+
+    names = [v.strip().lower() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in DELEGATES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown delegate {', '.join(unknown) or repr(value)}; choose from {','.join(DELEGATES)}"
+        )
+    return list(dict.fromkeys(names))
+
+
+def _api_level(value: str) -> int:
+    try:
+        level = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an Android API level (a number), got {value!r}") from None
+    if level < 1:
+        raise argparse.ArgumentTypeError(f"an Android API level is a positive number, not {value!r}")
+    return level
+
+
+def _all_delegates() -> tuple[str, ...]:
+    from .core.delegates.engine import DELEGATES
+
+    return DELEGATES
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)

@@ -1,0 +1,281 @@
+"""A reference model against one or more candidates, on the same inputs, layer by layer.
+
+`compare_files` is the one flow behind `tflite-inspector compare` and the app's Compare page: it
+reads the models, derives the preprocessing, loads the inputs and calls `compare_models`, which
+matches the models' tensors (matching.py) and runs the inputs through all of them in the
+interpreter worker (runtime/), where the per-tensor errors (core/metrics.py) are computed next
+to the tensors, so only numbers cross the process boundary. Progress is reported per input;
+cancelling (or stopping the worker) stops between inputs and keeps what was measured.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, ModelError
+from ..metrics import ErrorMetrics, mean_over_inputs
+from ..reading.labels import Labels, model_labels, read_label_file
+from ..reading.model import Model
+from ..reading.reader import read_model
+from ..runtime.interpreter import RuntimeWorker
+from ..runtime.protocol import CandidateRun, TensorIndexPair
+from ..tasks import Cancelled, Progress, Steps
+from .classifier import TOP_K, is_classifier_output, top_classes
+from .inputs import Normalization, Preprocessing, Sample, SampleSet, check_inputs_agree, prepare_samples
+from .matching import SkippedWeights, TensorMatching, TensorPair, match_tensors
+from .results import CandidateComparison, Comparison, LayerError, OutputAgreement, TopK
+
+# Inputs go to the worker in batches sized so a request takes about this long: fewer round
+# trips on small models, and progress and Cancel still answer within a fraction of a second.
+REQUEST_SECONDS = 0.2
+MAX_BATCH = 64
+
+
+class _Accumulator:
+    """One candidate's numbers, gathered input by input."""
+
+    def __init__(self, path: str, matching: TensorMatching) -> None:
+        self.path = path
+        self.matching = matching
+        self.run = CandidateRun(path, tuple(TensorIndexPair(p.reference, p.candidate) for p in matching.pairs))
+        self.per_input: list[tuple[ErrorMetrics, ...]] = []
+        self.outputs: list[tuple[np.ndarray | None, ...]] = []
+        self.error: str | None = None
+
+
+def compare_models(
+    reference: Model | str,
+    candidates: Sequence[Model | str],
+    samples: SampleSet,
+    worker: RuntimeWorker,
+    *,
+    labels: Labels | None = None,
+    labels_source: str | None = None,
+    preprocessing: str = "",
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Comparison:
+    """Run every sample through the reference and the candidates; errors per matched tensor.
+
+    Models are given as paths, or as Models already read (the app has them open); the
+    interpreter loads them from their files either way.
+
+    Raises ModelError when the reference cannot be read, RuntimeFailure when the interpreter
+    cannot run it (or crashes or hangs), InputError when there is no input to run.
+    Candidates that cannot be read or run carry their own error instead.
+    """
+    if not samples.samples:
+        detail = "; ".join(samples.errors[:3])
+        raise InputError("no usable input" + (f": {detail}" if detail else ""))
+    opened_here: list[Model] = []  # closed at the end; the results hold no views into them
+
+    def open_model(given: Model | str) -> Model:
+        if isinstance(given, Model):
+            return given
+        model = read_model(given)
+        opened_here.append(model)
+        return model
+
+    try:
+        reference = open_model(reference)
+        accumulators: list[_Accumulator] = []
+        candidate_models: dict[str, Model] = {}
+        for given in candidates:
+            path = given.path if isinstance(given, Model) else str(given)
+            try:
+                candidate = open_model(given)
+                check_inputs_agree(reference, candidate)
+                candidate_models[path] = candidate
+                accumulators.append(_Accumulator(path, match_tensors(reference, candidate)))
+            except (ModelError, InputError) as e:
+                failed = _Accumulator(path, TensorMatching((), (), SkippedWeights(0, 0)))
+                failed.error = str(e)
+                accumulators.append(failed)
+        reference_outputs, done, was_cancelled = _run_samples(reference.path, accumulators, samples, worker,
+                                                              Steps(len(samples.samples), progress, cancelled))
+        names = tuple(s.name for s in samples.samples[:done])
+        if labels is None and reference.main_subgraph.outputs:
+            first_output = reference.main_subgraph.tensors[reference.main_subgraph.outputs[0]]
+            classes = first_output.num_elements
+            found = model_labels(reference, 0, classes) or next(
+                (found for c in candidate_models.values() if (found := model_labels(c, 0, classes))), None
+            )
+            if found:
+                labels, labels_source = found
+        results = tuple(
+            _candidate_result(reference, candidate_models.get(a.path), a, reference_outputs, names, labels,
+                              labels_source)
+            for a in accumulators
+        )
+        return Comparison(
+            reference=reference.path,
+            candidates=results,
+            inputs=names,
+            inputs_description=samples.description,
+            input_errors=samples.errors,
+            preprocessing=preprocessing,
+            random_inputs=samples.random,
+            cancelled=was_cancelled,
+        )
+    finally:
+        for model in opened_here:
+            model.close()
+
+
+def _run_samples(reference: str, accumulators: list[_Accumulator], samples: SampleSet, worker: RuntimeWorker,
+                 steps: Steps) -> tuple[list[tuple[np.ndarray | None, ...]], int, bool]:
+    """The samples through the models, in batches; (the reference's outputs per input, inputs
+    done, whether the run was cancelled)."""
+    reference_outputs: list[tuple[np.ndarray | None, ...]] = []
+    done = 0
+    total = len(samples.samples)
+    batch = 1  # inputs per request: grows until a request takes about REQUEST_SECONDS
+    while done < total:
+        if steps.cancelled:
+            return reference_outputs, done, True
+        chunk = samples.samples[done : done + batch]
+        active = [a for a in accumulators if a.error is None]
+        steps.start(f"input {done + 1} of {total}")
+        started = time.perf_counter()
+        try:
+            answers = worker.compare_samples(reference, [a.run for a in active], [s.values for s in chunk])
+        except Cancelled:  # the worker was stopped under the request: what was measured is kept
+            return reference_outputs, done, True
+        for sample, answer in zip(chunk, answers):
+            reference_outputs.append(answer.reference_outputs)
+            for acc, result in zip(active, answer.candidates):
+                if acc.error is not None:
+                    continue
+                if result.error is not None:
+                    acc.error = f"the interpreter could not run it on {sample.name}: {result.error}"
+                    continue
+                acc.per_input.append(result.metrics)
+                acc.outputs.append(result.outputs)
+        done += len(chunk)
+        per_input = (time.perf_counter() - started) / len(chunk)
+        batch = max(1, min(MAX_BATCH, int(REQUEST_SECONDS / max(per_input, 1e-6))))
+        steps.finish(len(chunk))
+    return reference_outputs, done, False
+
+
+def _candidate_result(reference: Model, candidate: Model | None, acc: _Accumulator,
+                      reference_outputs: list[tuple[np.ndarray | None, ...]], names: tuple[str, ...],
+                      labels: Labels | None, labels_source: str | None) -> CandidateComparison:
+    if candidate is None or (acc.error is not None and not acc.per_input):
+        return CandidateComparison(acc.path, error=acc.error)
+    ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
+    layers = [_layer(reference, candidate, pair, tuple(values[k] for values in acc.per_input))
+              for k, pair in enumerate(acc.matching.pairs)]
+    by_reference: dict[int, LayerError] = {}
+    for layer in layers:
+        by_reference.setdefault(layer.reference_tensor, layer)
+    outputs = []
+    runs = len(acc.per_input)
+    for position, (r, c) in enumerate(zip(ref_sg.outputs, cand_sg.outputs)):
+        name = ref_sg.tensors[r].name
+        layer = by_reference.get(r)
+        metrics = layer.metrics if layer else None
+        first_labels = labels if position == 0 else None
+        classifier = is_classifier_output(reference, r, labels is not None and position == 0)
+        ref_scores = [outs[position] for outs in reference_outputs[:runs] if position < len(outs)]
+        cand_scores = [outs[position] for outs in acc.outputs if position < len(outs)]
+        if classifier and ref_scores and all(s is not None for s in ref_scores + cand_scores):
+            k = min(TOP_K, ref_scores[0].size)
+            tops = tuple(TopK(n, top_classes(rs, k, first_labels), top_classes(cs, k, first_labels))
+                         for n, rs, cs in zip(names, ref_scores, cand_scores))
+            top1 = sum(t.agrees for t in tops) / len(tops)
+            overlap = sum(len({c.index for c in t.reference} & {c.index for c in t.candidate}) / k for t in tops)
+            outputs.append(OutputAgreement(name, r, c, "classifier", metrics, top1, overlap / len(tops), k,
+                                           labels_source if position == 0 else None, tops))
+        else:
+            outputs.append(OutputAgreement(name, r, c, "tensor", metrics))
+    return CandidateComparison(
+        acc.path, tuple(layers), tuple(outputs), acc.matching.unmatched, acc.matching.weights_skipped, acc.error
+    )
+
+
+def _layer(reference: Model, candidate: Model, pair: TensorPair, per_input: tuple[ErrorMetrics, ...]) -> LayerError:
+    ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
+    ref_t, cand_t = ref_sg.tensors[pair.reference], cand_sg.tensors[pair.candidate]
+    return LayerError(
+        reference_tensor=pair.reference,
+        candidate_tensor=pair.candidate,
+        reference_name=ref_t.name,
+        candidate_name=cand_t.name,
+        op="input" if pair.reference_op < 0 else ref_sg.operators[pair.reference_op].opcode,
+        op_index=pair.reference_op,
+        candidate_op="input" if pair.candidate_op < 0 else cand_sg.operators[pair.candidate_op].opcode,
+        candidate_op_index=pair.candidate_op,
+        how=pair.how,
+        candidate_dtype=cand_t.dtype,
+        metrics=mean_over_inputs(per_input),
+        per_input=per_input,
+    )
+
+
+
+@dataclass(frozen=True)
+class ComparisonRequest:
+    """What the user asked for, in the CLI's or the app's terms: files and choices."""
+
+    reference: str
+    candidates: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    normalization: Normalization | None = None  # None: suggest_normalization's choice
+    resize: str = "stretch"
+    random_count: int = 0  # > 0: that many random inputs instead of the files
+    seed: int = 0
+    limit: int | None = None
+    labels_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ComparisonRun:
+    """A comparison with what it was run on: the app shows the samples' thumbnails and asks for
+    tensor values on them; the report draws them."""
+
+    preprocessing: Preprocessing
+    samples: SampleSet  # every sample prepared (more than were run when cancelled)
+    comparison: Comparison
+    seconds: float = 0.0
+
+    @property
+    def run_samples(self) -> tuple[Sample, ...]:
+        """The samples that were run, in the comparison's order."""
+        return self.samples.samples[: len(self.comparison.inputs)]
+
+
+def compare_files(request: ComparisonRequest, worker: RuntimeWorker, *, progress: Progress | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> ComparisonRun:
+    """Read the models, derive the preprocessing, load the inputs, compare: the one flow behind
+    `tflite-inspector compare` and the app's Compare page. Raises as `compare_models` does."""
+    started = time.monotonic()
+    models = []
+    for path in (request.reference, *request.candidates):
+        try:
+            models.append(read_model(path))
+        except ModelError:
+            if path == request.reference:
+                raise
+            # compare_models gives an unreadable candidate its own error.
+    try:
+        preprocessing, samples = prepare_samples(
+            models, request.inputs, normalization=request.normalization, resize=request.resize,
+            random_count=request.random_count, seed=request.seed, limit=request.limit,
+        )
+        labels = read_label_file(request.labels_path) if request.labels_path else None
+        readable = {m.path: m for m in models}
+        comparison = compare_models(
+            models[0], [readable.get(p, p) for p in request.candidates], samples, worker, labels=labels,
+            labels_source=os.path.basename(request.labels_path) if request.labels_path else None,
+            preprocessing=preprocessing.describe(), progress=progress, cancelled=cancelled,
+        )
+    finally:
+        for model in models:  # the results hold no views into them
+            model.close()
+    return ComparisonRun(preprocessing, samples, comparison, time.monotonic() - started)

@@ -1,0 +1,68 @@
+"""The LiteRT interpreter, always in a worker process with a timeout.
+
+`RuntimeWorker` is the parent's side: typed calls that send a request (protocol.py) to the
+child (interpreter_child.py), which alone imports `ai_edge_litert.interpreter`. A crash or hang
+in native code becomes a `RuntimeFailure` here, never the end of the caller's process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .interpreter_child import interpreter_main
+from .process import DEFAULT_TIMEOUT_S, WorkerProcess
+from .protocol import (
+    CandidateRun,
+    CompareRequest,
+    DefaultDelegateNodes,
+    DelegateNodesRequest,
+    DetailsRequest,
+    InterpreterDetails,
+    Latency,
+    LatencyRequest,
+    SampleResult,
+    TensorIndexPair,
+    TensorPairRequest,
+    TensorPairValues,
+)
+
+__all__ = ["DEFAULT_TIMEOUT_S", "RuntimeWorker"]
+
+
+class RuntimeWorker(WorkerProcess):
+    """The LiteRT interpreter in a worker process that runs requests one at a time.
+
+    It is started on first use and restarted after a crash or a timeout, so one bad model does
+    not stop the next. Use as a context manager, or call close().
+    """
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(interpreter_main, name="litert-worker", what="the interpreter", timeout_s=timeout_s)
+
+    def interpreter_details(self, path: str) -> InterpreterDetails:
+        return self.request(DetailsRequest(str(path)))
+
+    def default_delegate_nodes(self, path: str) -> DefaultDelegateNodes:
+        """The DELEGATE nodes XNNPACK (the default delegate) puts into subgraph 0."""
+        return self.request(DelegateNodesRequest(str(path)))
+
+    def compare_samples(self, reference: str, candidates: Sequence[CandidateRun],
+                        samples: Sequence[Sequence[np.ndarray]]) -> tuple[SampleResult, ...]:
+        """Inputs through the reference and the candidates, all tensors preserved, delegates off.
+        Several inputs per request save round trips; the timeout covers the whole request."""
+        return self.request(CompareRequest(str(reference), tuple(candidates),
+                                           tuple(tuple(values) for values in samples)))
+
+    def tensor_pair_values(self, reference: str, candidate: str, values: Sequence[np.ndarray],
+                           pair: TensorIndexPair, limit: int = 1 << 20) -> TensorPairValues:
+        return self.request(TensorPairRequest(str(reference), str(candidate), tuple(values), pair, limit))
+
+    def latency(self, path: str, values: Sequence[np.ndarray] | None = None, *, runs: int = 50, threads: int = 1,
+                warmup: int = 3, max_seconds: float = 20.0) -> Latency:
+        """Invocation times in ms with XNNPACK (see LatencyRequest). The timeout grows with the
+        time allowed for the runs."""
+        request = LatencyRequest(str(path), None if values is None else tuple(values), runs, threads, warmup,
+                                 max_seconds)
+        return self.request(request, timeout_s=self.timeout_s + max_seconds)

@@ -1,0 +1,180 @@
+"""What crosses the pipe to a worker process and back: one frozen dataclass per request and per
+answer, so both sides name every field and a change to one shows in the other.
+
+Requests are served by the handler registered for their type (process.serve). Arrays travel as
+numpy arrays; metrics as `ErrorMetrics` (a named tuple: one is made per tensor per input).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ..metrics import ErrorMetrics
+
+# --- the interpreter --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetailsRequest:
+    """What the interpreter reports for subgraph 0 of a model, delegates off."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class TensorDetails:
+    index: int
+    name: str
+    dtype: str  # numpy dtype name as the interpreter reports it (int4 reads as int8)
+    shape: tuple[int, ...]
+    shape_signature: tuple[int, ...]
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    quantized_dimension: int
+
+
+@dataclass(frozen=True)
+class InterpreterDetails:
+    op_names: tuple[str, ...]
+    tensors: tuple[TensorDetails, ...]
+
+
+@dataclass(frozen=True)
+class DelegateNodesRequest:
+    """Load a model with the default op resolver, which applies XNNPACK, and list its DELEGATE nodes."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class DelegateNode:
+    """A node the default delegate put in place of a partition of subgraph 0."""
+
+    op_name: str
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DefaultDelegateNodes:
+    """Subgraph 0 after the interpreter applied its default delegate (XNNPACK)."""
+
+    model_nodes: int
+    delegate_nodes: tuple[DelegateNode, ...]
+
+
+@dataclass(frozen=True)
+class LatencyRequest:
+    """Time `runs` invocations with XNNPACK on `threads` threads, after `warmup` untimed ones, on
+    `values` (real values, one array per input; zeros when None); stop once `max_seconds` of
+    timed runs are spent (but not before three)."""
+
+    path: str
+    values: tuple[np.ndarray, ...] | None
+    runs: int
+    threads: int
+    warmup: int
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class Latency:
+    times_ms: tuple[float, ...]
+    model_nodes: int
+    delegate_nodes: int  # the partitions XNNPACK made
+
+
+class TensorIndexPair(NamedTuple):
+    """A matched tensor: its index in the reference's subgraph 0 and in the candidate's."""
+
+    reference: int
+    candidate: int
+
+
+@dataclass(frozen=True)
+class CandidateRun:
+    path: str
+    pairs: tuple[TensorIndexPair, ...]
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """Run each sample (one array of real values per model input) through the reference and each
+    candidate, all tensors preserved, delegates off."""
+
+    reference: str
+    candidates: tuple[CandidateRun, ...]
+    samples: tuple[tuple[np.ndarray, ...], ...]
+
+
+@dataclass(frozen=True)
+class CandidateOnSample:
+    """One candidate on one sample: the error of each matched pair, in the order of its pairs, and
+    its outputs as float32 (None for an output too large to send back); or why it could not run."""
+
+    metrics: tuple[ErrorMetrics, ...] = ()
+    outputs: tuple[np.ndarray | None, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    reference_outputs: tuple[np.ndarray | None, ...]
+    candidates: tuple[CandidateOnSample, ...]
+
+
+@dataclass(frozen=True)
+class TensorPairRequest:
+    """Both tensors' real values on one input, evenly strided down to `limit` elements."""
+
+    reference: str
+    candidate: str
+    values: tuple[np.ndarray, ...]
+    pair: TensorIndexPair
+    limit: int
+
+
+@dataclass(frozen=True)
+class TensorPairValues:
+    reference: np.ndarray  # float32, flat
+    candidate: np.ndarray
+    size: int  # elements in the tensor
+    sampled: bool  # an evenly strided part of a larger tensor
+    scale: float | None  # the candidate tensor's (mean) quantization scale
+
+
+# --- the converter ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuantizeRequest:
+    """Quantize a float .tflite with ai-edge-quantizer's recipe for `mode`, writing `out_path`."""
+
+    source: str
+    mode: str
+    calibration: tuple[tuple[np.ndarray, ...], ...]
+    out_path: str
+
+
+@dataclass(frozen=True)
+class ConvertRequest:
+    """Convert a SavedModel folder or Keras file with TFLiteConverter in `mode`, writing `out_path`."""
+
+    source: str
+    kind: str  # "saved_model" or "keras"
+    mode: str
+    int8_io: str
+    calibration: tuple[tuple[np.ndarray, ...], ...]
+    out_path: str
+
+
+@dataclass(frozen=True)
+class Produced:
+    """A variant written by the converter or the quantizer."""
+
+    size: int
+    notes: tuple[str, ...]
+    tool: str  # which tool and version made it

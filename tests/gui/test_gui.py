@@ -1,0 +1,219 @@
+"""The desktop app with real widgets on Qt's offscreen platform (pytest-qt)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, Qt
+
+from tflite_inspector.core.reading.reader import read_model
+from tflite_inspector.gui.main_window import MainWindow
+from tflite_inspector.gui.model_page.view import ModelView
+
+from ..conftest import EDGE_CASES, model_id, needs_shared, real_model_paths, shared_model
+from .conftest import LOAD_TIMEOUT_MS, SAMPLE, drop_files, open_and_wait
+from .fresh_process import passed, run_app_script
+
+
+def test_drop_opens_each_file_in_its_own_tab(qtbot, window):
+    paths = [SAMPLE, SAMPLE.with_name("shapes_float.tflite")]
+    drop_files(window, paths)
+    qtbot.waitUntil(lambda: window.tabs.count() == 2 and all(
+        isinstance(window.tabs.widget(i), ModelView) for i in range(2)), timeout=LOAD_TIMEOUT_MS)
+    assert [window.tabs.tabText(i) for i in range(2)] == ["shapes_int8.tflite", "shapes_float.tflite"]
+    # Each tab keeps its own view state.
+    first, second = window.tabs.widget(0), window.tabs.widget(1)
+    first.select_operator(2)
+    second.select_tensor(0)
+    assert first.tabs.currentIndex() == 1 and second.tabs.currentIndex() == 2
+    assert set(window.recent_files()[:2]) == {str(paths[0]), str(paths[1])}  # loads finish in any order
+
+
+@needs_shared
+@pytest.mark.parametrize("relative", [
+    "gh-mlcommons-tiny/vww_96_int8.tflite",
+    "gh-tensorflow-tflite-micro/dp_net.tflite",
+    "gh-tulasiram58827-ocr_tflite/ocr_dr.tflite",
+    "gh-google-lyra/lyragan.tflite",
+])
+def test_table_rows_equal_ops_and_tensors_in_every_subgraph(qtbot, window, relative):
+    path = shared_model(relative)
+    view = open_and_wait(qtbot, window, path)
+    with read_model(path) as model:
+        for sg in model.subgraphs:
+            view.page.set_subgraph(sg.index)
+            assert view.op_model.rowCount() == len(sg.operators)
+            assert view.tensor_model.rowCount() == len(sg.tensors)
+            assert view.op_proxy.rowCount() == len(sg.operators)
+
+
+@needs_shared
+def test_selecting_an_op_fills_the_detail_panel_and_links_navigate(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    view.select_operator(1)
+    html = view.detail.info.toHtml()
+    assert "DEPTHWISE_CONV_2D" in html and "padding" in html and "SAME" in html
+    assert 'href="op:0"' in html  # its input comes from op 0
+    weights = view.model.subgraphs[0].operators[1].inputs[1]
+    view.detail.link_activated.emit(f"tensor:{weights}")
+    assert view.tabs.currentIndex() == 2
+    assert view.tensor_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == weights
+    window.back_action.trigger()
+    assert view.tabs.currentIndex() == 1
+    assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 1
+    window.forward_action.trigger()
+    assert view.tabs.currentIndex() == 2
+
+
+@needs_shared
+def test_per_channel_rows_equal_channel_count_with_statistics_and_plots(qtbot, window, tmp_path):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    sg = view.model.subgraphs[0]
+    conv = next(op for op in sg.operators if op.opcode == "CONV_2D" and op.index > 5)
+    w = sg.tensors[conv.inputs[1]]
+    view.select_tensor(w.index)
+    assert view.detail.quant_model.rowCount() == w.shape[w.quantization.quantized_dimension]
+    assert f"along axis {w.quantization.quantized_dimension}" in view.detail.quant_label.text()
+    qtbot.waitUntil(lambda: view.detail.plots is not None and "std" in view.detail.stats_label.text(),
+                    timeout=LOAD_TIMEOUT_MS)
+    x, counts = view.detail.plots.histogram_data()
+    assert counts.sum() == w.num_elements
+    assert view.detail.quant_model.index(0, 3).data() != "—"  # per-channel min from the weights
+    target = tmp_path / "w.npy"
+    view.detail.export_to(str(target))
+    np.testing.assert_array_equal(np.load(target).shape, w.shape)
+
+
+@needs_shared
+def test_float16_weights_have_statistics(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-tulasiram58827-TTS_TFLite/hifigan_float16.tflite"))
+    sg = view.model.subgraphs[0]
+    t = max((t for t in sg.tensors if t.is_constant and t.dtype == "FLOAT16"), key=lambda t: t.num_elements)
+    view.select_tensor(t.index)
+    qtbot.waitUntil(lambda: "std" in view.detail.stats_label.text(), timeout=LOAD_TIMEOUT_MS)
+    assert f"{t.num_elements:,}" in view.detail.stats_label.text()
+
+
+@needs_shared
+def test_filter_by_regex_and_control_flow_link(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-tulasiram58827-ocr_tflite/ocr_dr.tflite"))
+    view.filter_edit.setText("^while")
+    assert view.op_proxy.rowCount() == sum(op.opcode == "WHILE" for op in view.model.subgraphs[0].operators) > 0
+    view.filter_edit.setText("[unclosed")  # not a regex: matched as text, flagged, no crash
+    assert view.op_proxy.pattern_error
+    view.filter_edit.setText("")
+    op = next(op for op in view.model.subgraphs[0].operators if op.opcode == "WHILE")
+    view.select_operator(op.index)
+    body = op.subgraph_refs["body_subgraph_index"]
+    view.detail.link_activated.emit(f"subgraph:{body}")
+    assert view.page.subgraph_index == body
+    assert view.op_model.rowCount() == len(view.model.subgraphs[body].operators)
+
+
+@needs_shared
+def test_attached_label_file_is_viewable(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-google-coral-test_data/mobilenet_v1_0.25_128_quant.tflite"))
+    assert "imagenet_labels.txt" in view.overview.toHtml()
+    view.follow_link("file:imagenet_labels.txt")
+    text = view.attached_file_dialog.findChild(type(view.detail.values_text)).toPlainText()
+    assert len(text.splitlines()) == 1001
+
+
+def test_bad_file_shows_error_and_app_keeps_working(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(SAMPLE.read_bytes()[:3000])
+    window.open_paths([str(bad)])
+    qtbot.waitUntil(lambda: bool(window.errors), timeout=LOAD_TIMEOUT_MS)
+    assert "broken.tflite" in window.errors[0]
+    assert "broken.tflite" in window.error_box.text() and window.error_box.informativeText() == window.errors[0]
+    assert window.tabs.count() == 0
+    view = open_and_wait(qtbot, window, SAMPLE)
+    assert view.op_model.rowCount() == len(view.model.subgraphs[0].operators)
+
+
+def test_keyboard_ctrl_f_focuses_filter(qtbot, window):
+    view = open_and_wait(qtbot, window, SAMPLE)
+    window.activateWindow()
+    window.find_action.trigger()
+    assert view.tabs.currentIndex() == 1
+    qtbot.waitUntil(view.filter_edit.hasFocus, timeout=2000)
+
+
+def test_geometry_and_recent_files_are_remembered(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(700, 500)  # within the offscreen screen (800x600), which restoreGeometry clamps to
+    open_and_wait(qtbot, w, SAMPLE)
+    w.close()
+    again = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(again)
+    assert again.recent_files() == [str(SAMPLE)]
+    assert (again.width(), again.height()) == (700, 500)
+    assert [a.text() for a in again.recent_menu.actions()] == [str(SAMPLE)]
+
+
+@needs_shared
+def test_every_model_in_the_corpus_opens_without_raising(qtbot, window):
+    for path in real_model_paths():
+        view = open_and_wait(qtbot, window, path)
+        sg = view.model.subgraphs[0]
+        if sg.operators:
+            view.select_operator(0)
+        if sg.tensors:
+            view.select_tensor(len(sg.tensors) - 1)
+        window.close_tab(window.tabs.currentIndex())
+    assert window.errors == [], [model_id(p) for p in real_model_paths()]
+
+
+def test_browsing_never_imports_tensorflow(tmp_path):
+    result = run_app_script(f"""
+        from PySide6.QtCore import QSettings
+        from tflite_inspector.gui.main_window import MainWindow
+        from tflite_inspector.gui.model_page.view import ModelView
+
+
+        def main(app):
+            w = MainWindow(QSettings("settings.ini", QSettings.Format.IniFormat))
+            w.show()
+            w.open_paths([{str(SAMPLE)!r}])
+            wait_until(lambda: isinstance(w.tabs.currentWidget(), ModelView), 20000)
+            v = w.tabs.currentWidget()
+            v.select_operator(0); v.select_tensor(1); v.tabs.setCurrentIndex(0)
+            wait_until(lambda: "std" in v.detail.stats_label.text(), 10000)
+            assert "tensorflow" not in sys.modules, "tensorflow was imported"
+    """, tmp_path)
+    assert passed(result), result.stderr
+
+
+@needs_shared
+def test_sorting_by_macs_keeps_selection_and_navigation(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    stats = view.loaded.stats.subgraphs[0]
+    view.select_operator(3)
+    macs_column = 6
+    view.op_table.sortByColumn(macs_column, Qt.SortOrder.DescendingOrder)
+    first = view.op_proxy.index(0, 0).data(Qt.ItemDataRole.UserRole + 2)
+    assert stats.macs_by_operator[first] == max(stats.macs_by_operator.values())
+    assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 3  # selection follows its row
+    view.select_operator(0)  # navigation finds rows after sorting
+    assert view.op_table.currentIndex().data(Qt.ItemDataRole.UserRole + 2) == 0
+    view.filter_edit.setText("^depthwise_conv_2d")  # the op name starts each row's search text
+    keys = [view.op_proxy.index(r, macs_column).data(Qt.ItemDataRole.UserRole + 1)
+            for r in range(view.op_proxy.rowCount())]
+    assert keys == sorted(keys, reverse=True) and len(keys) == 13
+
+
+@needs_shared
+def test_edge_case_files_end_as_a_view_or_a_message(qtbot, window):
+    paths = sorted(EDGE_CASES.glob("*.tflite"))
+    for path in paths:
+        errors_before = len(window.errors)
+        window.open_paths([str(path)])
+        qtbot.waitUntil(lambda before=errors_before, path=path: len(window.errors) > before or (
+            isinstance(window.tabs.currentWidget(), ModelView)
+            and window.tabs.tabToolTip(window.tabs.currentIndex()) == str(path)), timeout=LOAD_TIMEOUT_MS)
+    opened = sum(isinstance(window.tabs.widget(i), ModelView) for i in range(window.tabs.count()))
+    assert opened + len(window.errors) == len(paths)
+    assert all("\n" not in e for e in window.errors) and len(window.errors) >= 3
