@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -23,6 +23,7 @@ from .jobs import Job
 from .model_page.loading import LoadedModel, load_for_display
 from .model_page.view import ModelView
 from .widgets.messages import show_error
+from .widgets.windows import resize_to_fit
 
 if TYPE_CHECKING:
     from .lab.model import LabComparison
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(QSize(1400, 860))
+            resize_to_fit(self, 1400, 860)
 
     # -- menus ------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from ..run_controller import RunController
 from ..widgets.messages import BANNER_STYLE, show_error, wrapped_label
 from ..widgets.run_bar import RunBar
 from ..widgets.tables import make_sortable_table
+from ..widgets.windows import resize_to_fit
 from .budget_box import BudgetBox
 from .model import LabPage, LabRun, model_source_kind, run_lab_task
 from .setup_panel import LabSetupPanel
@@ -138,7 +139,7 @@ class QuantizationLabWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.splitter)
-        self.resize(1200, 800)
+        resize_to_fit(self, 1200, 800)
 
         page.changed.connect(self._page_changed)
         page.set_source(source)

@@ -115,7 +115,7 @@ class LayerErrorPlot:
         self.widget.setMinimumHeight(160)
         self.plot = self.widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.setLabel("bottom", "op in the reference's execution order (−1: model input)")
+        self.plot.setLabel("bottom", "op in the reference's execution order (model inputs: in the table)")
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
         self.curves: list[pg.PlotDataItem] = []
         self.worst_marks = self._marks("o", 13, pg.mkPen(WORST_COLOR, width=2))

@@ -154,6 +154,24 @@ def test_geometry_and_recent_files_are_remembered(qtbot, tmp_path):
     assert [a.text() for a in again.recent_menu.actions()] == [str(SAMPLE)]
 
 
+def test_first_windows_fit_a_small_screen(qtbot, tmp_path):
+    """With no saved geometry, the main window and the lab open clamped to the screen's free area
+    (offscreen: 800 wide), not at the sizes meant for a large screen with edges off-screen; and
+    neither needs more than a 1366x768 laptop gives (less a window manager's frame)."""
+    w = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    lab = w.open_quantization_lab()
+    qtbot.addWidget(lab)
+    free = w.screen().availableGeometry()
+    assert free.width() < 1200  # smaller than either window's size for a large screen
+    for window, large in ((w, (1400, 860)), (lab, (1200, 800))):
+        least = window.minimumSizeHint()
+        assert least.width() <= 1366 - 16 and least.height() <= 768 - 48, type(window).__name__
+        assert window.width() == max(min(large[0], free.width() - 16), least.width())
+        assert window.height() <= max(min(large[1], free.height() - 48), least.height())
+    lab.close()
+
+
 @needs_shared
 def test_every_model_in_the_corpus_opens_without_raising(qtbot, window):
     for path in real_model_paths():
