@@ -40,7 +40,11 @@ _MAIN = '''
 if __name__ == "__main__":  # the worker processes the app starts import this file again
     app = QApplication([])
     main(app)
-    print("ok")
+    print("ok", flush=True)
+    # End as the app does: through its event loop, so aboutToQuit lets background work finish
+    # (returning with an analysis still running can crash the interpreter's teardown).
+    QTimer.singleShot(0, app.quit)
+    app.exec()
 '''
 
 

@@ -235,3 +235,26 @@ def test_edge_case_files_end_as_a_view_or_a_message(qtbot, window):
     opened = sum(isinstance(window.tabs.widget(i), ModelView) for i in range(window.tabs.count()))
     assert opened + len(window.errors) == len(paths)
     assert all("\n" not in e for e in window.errors) and len(window.errors) >= 3
+
+
+def test_qt_calls_keep_the_reference_counts_of_none_and_booleans(qapp):
+    """PySide6 6.12.0 took a reference from None on every call of a method returning void, and from
+    True on every signal emitted from Python: after enough calls (a large graph's paths are tens of
+    thousands) Python aborted ("deallocating None"). The pinned release must not."""
+    import sys
+
+    from PySide6.QtCore import QObject, QRectF, Signal
+    from PySide6.QtGui import QPainterPath
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    path, emitter = QPainterPath(), Emitter()
+    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
+    for _ in range(2000):
+        path.lineTo(1.0, 2.0)
+        path.addRect(QRectF(0, 0, 1, 1))
+        emitter.fired.emit()
+    # Other threads may hold or drop a few references meanwhile: a leak would be thousands.
+    assert abs(sys.getrefcount(None) - none_before) < 100
+    assert abs(sys.getrefcount(True) - true_before) < 100
