@@ -16,6 +16,7 @@ examples:
   tflite-inspector compare float.tflite int8.tflite --inputs photos/
   tflite-inspector quantize model.tflite --calibration photos/ -o variants/
   tflite-inspector report float.tflite --compare int8.tflite --inputs photos/ -o report.html
+  tflite-inspector graph model.tflite -o model.svg --overlay delegate:gpu
   tflite-inspector                       open the desktop app on the bundled sample
   tflite-inspector a.tflite b.tflite     open the desktop app on these models
 """
@@ -195,6 +196,40 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--debug", action="store_true",
                           help="print a traceback with unexpected errors (for bug reports)")
 
+    graph = sub.add_parser(
+        "graph",
+        prog="tflite-inspector graph",
+        help="draw a subgraph as an SVG graph, coloured by op type, a delegate, quantization or cost",
+        description=(
+            "Lay out one subgraph top to bottom (ops as boxes, tensors as edges, constant inputs folded "
+            "into their op unless --constants) and write it as one self-contained SVG with its legend; "
+            "hovering a box in a browser shows its tensors. Overlays: type (op categories), quantization "
+            "(output dtype, per-channel or per-tensor weights, QUANTIZE/DEQUANTIZE), macs or bytes (cost "
+            "per op), delegate:NAME (taken and refused ops, with partitions). The app's Graph page shows "
+            "the same and more (the Compare page's per-layer error); PNG export is in the app. "
+            "Exit status: 0 when the file was written, 2 otherwise."
+        ),
+        epilog=(
+            "examples:\n"
+            "  tflite-inspector graph model.tflite -o model.svg\n"
+            "  tflite-inspector graph model.tflite -o gpu.svg --overlay delegate:gpu\n"
+            "  tflite-inspector graph model.tflite -o loop.svg --subgraph 1 --overlay quantization\n"
+        ),
+        formatter_class=_formatter,
+    )
+    graph.add_argument("model", metavar="MODEL", help="the .tflite model")
+    graph.add_argument("-o", "--output", required=True, metavar="FILE.svg", help="the SVG file to write")
+    graph.add_argument("--overlay", default="type", type=_overlay, metavar="NAME",
+                       help="what the colours show (default: type): " + ", ".join(_overlay_names()))
+    graph.add_argument("--subgraph", type=int, default=0, metavar="N", help="which subgraph (default: 0)")
+    graph.add_argument("--constants", action="store_true",
+                       help="draw constant inputs (weights, biases, shapes) as nodes of their own")
+    graph.add_argument("--nnapi-api-level", type=_api_level, default=DEFAULT_NNAPI_API_LEVEL, metavar="N",
+                       help=f"for --overlay delegate:nnapi (default: {DEFAULT_NNAPI_API_LEVEL})")
+    graph.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    graph.add_argument("--debug", action="store_true",
+                       help="print a traceback with unexpected errors (for bug reports)")
+
     report = sub.add_parser(
         "report",
         prog="tflite-inspector report",
@@ -264,6 +299,18 @@ def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
     parser.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
                         help="how images are fitted to the input size (default: stretch)")
+
+
+def _overlay_names() -> tuple[str, ...]:
+    from .core.graph.drawing import OVERLAY_NAMES
+
+    return OVERLAY_NAMES
+
+
+def _overlay(value: str) -> str:
+    if value not in _overlay_names():
+        raise argparse.ArgumentTypeError(f"no overlay {value!r}: choose one of {', '.join(_overlay_names())}")
+    return value
 
 
 def _modes() -> tuple[str, ...]:

@@ -280,8 +280,45 @@ def run_report(args: argparse.Namespace, out: IO[str]) -> int:
     return EXIT_OK
 
 
+def run_graph(args: argparse.Namespace, out: IO[str]) -> int:
+    from .core.delegates.settings import DelegateSettings
+    from .core.files import write_new_file
+    from .core.graph.drawing import draw
+    from .core.graph.layout_worker import LayoutWorker
+    from .core.graph.svg import graph_svg
+    from .core.reading.reader import read_model
+
+    if not args.output.lower().endswith(".svg"):
+        error_line(f"{args.output}: the command line writes SVG (name the file .svg); PNG export is in the app")
+        return EXIT_SOME_FAILED
+    if os.path.exists(args.output) and not args.overwrite:
+        error_line(f"{args.output} exists; not replaced (use --overwrite, or another -o file)")
+        return EXIT_SOME_FAILED
+    worker = LayoutWorker()
+    try:
+        with read_model(args.model) as model:
+            drawing = draw(model, args.subgraph, args.overlay, with_constants=args.constants,
+                           settings=DelegateSettings(args.nnapi_api_level), worker=worker)
+            title = f"{os.path.basename(args.model)} · subgraph {args.subgraph} · {drawing.paint.title}"
+            svg = graph_svg(drawing.graph, drawing.layout, model.subgraphs[args.subgraph], drawing.paint, title=title)
+        write_new_file(args.output, svg.encode("utf-8"), overwrite=args.overwrite)
+    except (InspectorError, OSError) as e:
+        error_line(str(e))
+        return EXIT_SOME_FAILED
+    except Exception as e:  # noqa: BLE001 - a bug: one line (a traceback with --debug), never a crash
+        internal_error(args.model, e, args.debug)
+        return EXIT_SOME_FAILED
+    finally:
+        worker.close()
+    layout = drawing.layout
+    out.write(f"wrote {args.output} ({len(svg.encode('utf-8')):,} bytes): {drawing.graph.op_count:,} ops, "
+              f"{len(drawing.graph.edges):,} edges, laid out by {layout.engine} in {layout.seconds:.2f} s\n")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, IO[str]], int]] = {
     "inspect": run_inspect,
+    "graph": run_graph,
     "compat": run_compat,
     "compare": run_compare,
     "quantize": run_quantize,

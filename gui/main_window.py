@@ -98,6 +98,10 @@ class MainWindow(QMainWindow):
                                         "and the Compare page's last result, for people without the app")
         self.export_action.triggered.connect(lambda: self.export_report())
         file_menu.addAction(self.export_action)
+        self.export_graph_action = QAction("Export &Graph…", self, shortcut=QKeySequence("Ctrl+Shift+G"))
+        self.export_graph_action.setStatusTip("Save the subgraph's graph, with its overlay and legend, as SVG or PNG")
+        self.export_graph_action.triggered.connect(self.export_graph)
+        file_menu.addAction(self.export_graph_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -156,6 +160,18 @@ class MainWindow(QMainWindow):
         self.forward_action.setEnabled(bool(view and view.can_go_forward()))
         self.compare_action.setEnabled(view is not None)
         self.export_action.setEnabled(view is not None)
+        self.export_graph_action.setEnabled(view is not None)
+
+    def export_graph(self) -> None:
+        """The current model's Graph page, then its export dialog once the graph is laid out."""
+        view = self._current_view()
+        if view is None:
+            return
+        graph = view.show_graph()
+        if graph.scene is not None:
+            graph.export()
+        else:
+            self.statusBar().showMessage("The graph is being laid out: export it once it is shown.", 5000)
 
     def open_model_paths(self) -> list[str]:
         """The models open in tabs, in tab order."""

@@ -33,14 +33,14 @@ GROUPS = {
     **{f"{PACKAGE}.gui.{name}": "gui: jobs, run controller, selection, forms"
        for name in ("jobs", "run_controller", "selection", "notify", "forms")},
     f"{PACKAGE}.gui.model_page": "gui.model_page", f"{PACKAGE}.gui.compare": "gui.compare",
-    f"{PACKAGE}.gui.lab": "gui.lab", f"{PACKAGE}.gui.widgets": "gui.widgets",
+    f"{PACKAGE}.gui.lab": "gui.lab", f"{PACKAGE}.gui.widgets": "gui.widgets", f"{PACKAGE}.gui.graph": "gui.graph",
     **{f"{PACKAGE}.core.{name}": f"core.{name}" for name in (
-        "report", "lab", "comparison", "delegates", "runtime", "inspection", "reading",
+        "report", "lab", "graph", "comparison", "delegates", "runtime", "inspection", "reading",
         "formatting", "metrics", "files", "errors", "tasks")},
     f"{PACKAGE}.core": "core (version)",
 }
 # core's layers, top to bottom, as the import-linter contract in pyproject.toml states them.
-CORE_LAYERS = [["core.report"], ["core.lab"], ["core.comparison"], ["core.delegates", "core.runtime"],
+CORE_LAYERS = [["core.report"], ["core.lab", "core.graph"], ["core.comparison"], ["core.delegates", "core.runtime"],
                ["core.inspection"], ["core.formatting", "core.metrics", "core.files"], ["core.reading"],
                ["core.errors", "core.tasks"]]
 

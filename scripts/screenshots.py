@@ -119,10 +119,44 @@ def main() -> None:
     page.select_layer(page.page.candidate.worst_plotted(page.page.metric)[0])
     wait(app, lambda: "Reading" not in page.layers.tensor_info.text())
     window.grab().save(str(out / "compare.png"))
+    graph_shots(app, window, view, page, open_model, pick, out)
     quantization_lab_shot(app, window, out)
     report_shot(reference, candidate, out)
     (out / ".screenshots.ini").unlink(missing_ok=True)
     print(f"wrote {sorted(p.name for p in out.glob('*.png'))} to {out}")
+
+
+def graph_shots(app, window, view, compare, open_model, pick, out: Path) -> None:
+    """The Graph page: the comparison's error per layer on the compared model (its worst layer
+    selected); then movenet with XNNPACK's partitions and its quantization."""
+    from tflite_inspector.gui.selection import Place
+
+    graph = view.show_graph()
+    wait(app, lambda: graph.scene is not None, seconds=60)
+    graph.set_overlay("error")
+    worst = compare.page.candidate.layers[compare.page.candidate.worst_plotted(compare.page.metric)[0]]
+    view.go_to(Place.op(0, worst.op_index), switch_tab=False)
+    graph.canvas.set_zoom(0.9)
+    graph.show_place(view.page.selection.place)
+    wait(app, lambda: True)
+    window.grab().save(str(out / "graph_error.png"))
+
+    view = open_model(pick("gh-google-coral-test_data/movenet_single_pose_lightning_ptq.tflite"))
+    view.splitter.setSizes([1250, 350])
+    graph = view.show_graph()
+    wait(app, lambda: graph.scene is not None and view.page.delegates is not None, seconds=60)
+    graph.set_overlay("delegate", "xnnpack")
+    wait(app, lambda: "predicted" in graph.scene.paint.note, seconds=60)
+    refused = next(n.id for n in graph.scene.graph.nodes if graph.scene.paint.fill[n.id] == "#f4a6a6")
+    view.go_to(Place.op(0, refused), switch_tab=False)
+    graph.canvas.set_zoom(0.75)
+    graph.show_place(view.page.selection.place)
+    wait(app, lambda: True)
+    window.grab().save(str(out / "graph_delegate.png"))
+    graph.set_overlay("quantization")
+    graph.canvas.centerOn(graph.scene.node_rect(0).center())
+    wait(app, lambda: True)
+    window.grab().save(str(out / "graph_quantization.png"))
 
 
 def quantization_lab_shot(app, window, out: Path) -> None:

@@ -38,6 +38,8 @@ NOT_LOADED_BY_CORE = (
     "keras",
     "ai_edge_quantizer",
     "ai_edge_litert.interpreter",
+    "igraph",  # the layout libraries load when a graph is laid out
+    "pygraphviz",
 )
 
 

@@ -262,3 +262,20 @@ def test_collapsed_sections_are_printed_open(tmp_path, monkeypatch):
         assert visit.problems == []
         pages[limit] = visit.pdf_page_count
     assert pages[0] == pages[10**6] > 2, pages
+
+
+@needs_shared
+def test_the_report_draws_each_small_subgraph_with_the_first_delegates_verdicts():
+    import xml.etree.ElementTree as ElementTree
+
+    page = build_report(ReportRequest(str(shared_model(VWW_INT8)), delegates=("edgetpu", "gpu")))
+    section = page.split('<section id="graph-0">', 1)[1].split("</section>", 1)[0]
+    svg = ElementTree.fromstring(section[section.index("<svg"):section.index("</svg>") + len("</svg>")])
+    ns = "{http://www.w3.org/2000/svg}"
+    assert "Delegate: Edge TPU" in svg.find(f"{ns}title").text
+    boxes = [g.find(f"{ns}title").text for g in svg.iter(f"{ns}g") if g.find(f"{ns}title") is not None]
+    for index in range(31):  # every op of vww_96_int8's subgraph, each with the Edge TPU's verdict
+        assert any(f" #{index}\n" in box and "Edge TPU:" in box for box in boxes), index
+    big = build_report(ReportRequest(str(shared_model("gh-tensorflow-tflite-micro/dp_net.tflite")), delegates=("gpu",)))
+    graph = big.split('<section id="graph-0">', 1)[1].split("</section>", 1)[0]
+    assert "<svg" not in graph and "Not drawn: 2,338 ops" in graph

@@ -47,6 +47,7 @@ class RuntimeComparison:
     delegated: frozenset[int]  # op indices of subgraph 0 inside a DELEGATE node
     partitions: int
     ops: tuple[OpDelegation, ...]
+    groups: tuple[frozenset[int], ...] = ()  # the ops of each DELEGATE node: the runtime's partitions
 
     @property
     def agreement(self) -> float | None:
@@ -66,7 +67,12 @@ class RuntimeComparison:
 
 
 def delegated_ops_from_nodes(sg: Subgraph, nodes: Iterable[DelegateNode]) -> frozenset[int]:
-    """Ops of `sg` that DELEGATE nodes (inputs, outputs) replaced.
+    """Ops of `sg` that DELEGATE nodes (inputs, outputs) replaced."""
+    return frozenset().union(*ops_of_delegate_nodes(sg, nodes))
+
+
+def ops_of_delegate_nodes(sg: Subgraph, nodes: Iterable[DelegateNode]) -> tuple[frozenset[int], ...]:
+    """The ops of `sg` each DELEGATE node (inputs, outputs) replaced, one set per node.
 
     A delegate node's inputs (constants included) and outputs bound its
     partition. Walking back from the outputs through producers, stopping at the
@@ -80,7 +86,7 @@ def delegated_ops_from_nodes(sg: Subgraph, nodes: Iterable[DelegateNode]) -> fro
     graph_outputs = set(sg.outputs)
     nodes = [(set(n.inputs), set(n.outputs)) for n in nodes]
     crossing = set().union(*(i for i, _ in nodes)) if nodes else set()
-    taken: set[int] = set()
+    groups: list[frozenset[int]] = []
     for boundary, exported in nodes:
         inside: set[int] = set()
         stack = [producers[t] for t in exported if t in producers]
@@ -118,14 +124,15 @@ def delegated_ops_from_nodes(sg: Subgraph, nodes: Iterable[DelegateNode]) -> fro
                 ):
                     kept.discard(index)
                     changed = True
-        taken |= kept
-    return frozenset(taken)
+        groups.append(frozenset(kept))
+    return tuple(groups)
 
 
 def compare_with_runtime(report: DelegateReport, sg: Subgraph, nodes: Sequence[DelegateNode]) -> RuntimeComparison:
     """The report's verdicts on subgraph `sg` beside the DELEGATE nodes the interpreter made of it
     (RuntimeWorker.default_delegate_nodes: the model loaded in the interpreter, in its process)."""
-    delegated = delegated_ops_from_nodes(sg, nodes)
+    groups = ops_of_delegate_nodes(sg, nodes)
+    delegated = frozenset().union(*groups)
     rows = tuple(OpDelegation(v.index, v.opcode, v.supported, v.index in delegated)
                  for v in report.ops if v.subgraph == sg.index)
-    return RuntimeComparison(report.delegate, delegated, len(nodes), rows)
+    return RuntimeComparison(report.delegate, delegated, len(nodes), rows, groups)

@@ -31,6 +31,7 @@ from ..reading.reader import read_model
 from ..runtime.interpreter import RuntimeWorker
 from ..tasks import Cancelled, Progress, Steps
 from .comparison_section import comparison_section
+from .graph_section import graph_section
 from .lab_section import lab_section
 from .sections import delegate_section, overview, signatures, subgraph_section, verdict_cell
 
@@ -83,6 +84,14 @@ def build_report(request: ReportRequest, worker: RuntimeWorker | None = None, *,
         for sg in context["subgraphs"]:
             for op in sg["ops"]:
                 op["verdicts"] = [verdict_cell(report, sg["index"], op["index"]) for report in reports.values()]
+        # The graphs show the first delegate asked for (by default the GPU's): the one a reader
+        # most often weighs. The SVG is our own, every model string escaped: safe to insert.
+        import markupsafe
+
+        first = next(iter(reports.values()), None)
+        for sg in context["subgraphs"]:
+            drawing = graph_section(model, sg["index"], first)
+            sg["graph"] = {"svg": markupsafe.Markup(drawing["svg"]) if drawing["svg"] else None, "note": drawing["note"]}
     context["comparison"] = None
     if request.comparison is not None:
         step("comparing the candidates on the inputs")

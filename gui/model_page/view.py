@@ -1,5 +1,5 @@
-"""One open model's page: Overview, Operators, Tensors and Compare tabs, a subgraph selector, a
-filter, and the detail panel, all showing the page's model (model.py): its subgraph, its
+"""One open model's page: Overview, Operators, Tensors, Graph and Compare tabs, a subgraph selector,
+a filter, and the detail panel, all showing the page's model (model.py): its subgraph, its
 selection (with Back and Forward) and its delegate.
 
 Delegate compatibility: once the page is first shown, every delegate's report is computed in
@@ -47,8 +47,9 @@ if TYPE_CHECKING:
     from ...core.comparison.results import LayerError
     from ...core.comparison.run import ComparisonRun
     from ..compare.view import CompareView
+    from ..graph.view import GraphView
 
-OVERVIEW_TAB, OPERATORS_TAB, TENSORS_TAB, COMPARE_TAB = 0, 1, 2, 3
+OVERVIEW_TAB, OPERATORS_TAB, TENSORS_TAB, GRAPH_TAB, COMPARE_TAB = 0, 1, 2, 3, 4
 _OP_WIDTHS = (50, 190, 40, 380, 260, 90, 80, 120)
 _TENSOR_WIDTHS = (50, 360, 130, 80, 70, 80, 260)
 _OP_EXTRA_POSITION = 2  # delegate columns right after "#" and "Op", where they are seen
@@ -70,6 +71,7 @@ class ModelView(QWidget):
         # Paths of the models open beside this one, offered as candidates; the window sets it.
         self.open_models: Callable[[], list[str]] = list
         self._compare: CompareView | None = None
+        self._graph: GraphView | None = None
 
         self.subgraph_combo = QComboBox()
         for sg in self.model.subgraphs:
@@ -124,7 +126,13 @@ class ModelView(QWidget):
         self.tabs.addTab(self.overview, "Overview")
         self.tabs.addTab(operators_page, "Operators")
         self.tabs.addTab(self.tensor_table, "Tensors")
-        # The Compare page is built the first time it is shown: most views never compare.
+        # The Graph and Compare pages are built the first time they are shown: laying out a graph
+        # costs time and memory, and most views never compare.
+        self._graph_host = QWidget()
+        QVBoxLayout(self._graph_host).setContentsMargins(0, 0, 0, 0)
+        self.tabs.addTab(self._graph_host, "Graph")
+        self.tabs.setTabToolTip(GRAPH_TAB, "The subgraph as a graph, coloured by op type, a delegate, quantization, "
+                                           "the Compare page's error or cost")
         self._compare_host = QWidget()
         QVBoxLayout(self._compare_host).setContentsMargins(0, 0, 0, 0)
         self.tabs.addTab(self._compare_host, "Compare")
@@ -166,6 +174,8 @@ class ModelView(QWidget):
             self.history_changed.emit()
             return
         place = self.page.selection.place
+        if self._graph is not None:
+            self._graph.show_place(place, centre=self.tabs.currentIndex() == GRAPH_TAB or self._switch_tab)
         if place is None:
             self.detail.clear()
             return
@@ -187,13 +197,51 @@ class ModelView(QWidget):
             self.subgraph_combo.blockSignals(False)
         self.detail.clear()
         self._update_filter_status()
+        if self._graph is not None:
+            self._graph.set_filter_matches(self.op_proxy.matching_indices())
 
     # -- tabs ---------------------------------------------------------------------------------
 
     def _tab_changed(self, index: int) -> None:
         if index == COMPARE_TAB:
             self._build_compare_page()
+        elif index == GRAPH_TAB:
+            self._build_graph_page()
         self._show_overview_html()
+
+    @property
+    def graph_page(self) -> GraphView:
+        return self._build_graph_page()
+
+    def show_graph(self) -> GraphView:
+        view = self.graph_page
+        self.tabs.setCurrentIndex(GRAPH_TAB)
+        return view
+
+    def _build_graph_page(self) -> GraphView:
+        if self._graph is None:
+            from ..graph.view import GraphView
+
+            view = GraphView(self.page, self.reports, self._shown_comparison)
+            view.place_chosen.connect(lambda place: self.go_to(place, switch_tab=False))
+            view.subgraph_opened.connect(lambda index: self.go_to(Place.subgraph_of(index), switch_tab=False))
+            self._graph_host.layout().addWidget(view)
+            self._graph = view
+            view.set_filter_matches(self.op_proxy.matching_indices())
+        return self._graph
+
+    def _shown_comparison(self) -> tuple | None:
+        """The candidate and metric the Compare page shows, for the graph's error overlay."""
+        if self._compare is None:
+            return None
+        page = self._compare.page
+        if not page.shown or not 0 <= page.candidate_index < len(page.shown):
+            return None
+        return page.shown[page.candidate_index], page.metric
+
+    def _compare_page_changed(self, aspect: str) -> None:
+        if self._graph is not None and aspect in ("run", "candidate", "metric"):
+            self._graph.comparison_changed()
 
     @property
     def compare_page(self) -> CompareView:
@@ -206,6 +254,7 @@ class ModelView(QWidget):
             view = CompareView(self.model, open_models=lambda: self.open_models())
             view.layer_selected.connect(self._show_compared_layer)
             view.status_message.connect(self.status_message)
+            view.page.changed.connect(self._compare_page_changed)
             self._compare_host.layout().addWidget(view)
             self._compare = view
         return self._compare
@@ -289,6 +338,8 @@ class ModelView(QWidget):
     def _filter_changed(self, text: str) -> None:
         self.op_proxy.set_filter_text(text)
         self.tensor_proxy.set_filter_text(text)
+        if self._graph is not None:
+            self._graph.set_filter_matches(self.op_proxy.matching_indices())
         if text and self.tabs.currentIndex() == OVERVIEW_TAB:
             self.tabs.setCurrentIndex(OPERATORS_TAB)
         self._update_filter_status()
@@ -427,6 +478,8 @@ class ModelView(QWidget):
         self.page.selection.forward()
 
     def close_model(self) -> None:
+        if self._graph is not None:
+            self._graph.close_view()
         if self._compare is not None:
             self._compare.close_page()
         self.reports.close()

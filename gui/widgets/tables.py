@@ -268,6 +268,13 @@ class FilterProxy(QSortFilterProxyModel):
     def accepted_indices(self) -> frozenset[int] | None:
         return self._accepted
 
+    def matching_indices(self) -> frozenset[int] | None:
+        """The operator/tensor indices of the rows the text filter matches; None without a filter."""
+        if self._pattern is None:
+            return None
+        pattern = self._pattern
+        return frozenset(row.index for row in self.sourceModel().rows if pattern.search(row.search_text))
+
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         row = self.sourceModel().rows[source_row]
         if self._accepted is not None and row.index not in self._accepted:
