@@ -94,6 +94,10 @@ def test_nodes_are_the_ops_and_edges_the_producer_consumer_pairs(path, index):
             ops = [n for n in graph.nodes if n.kind == OP]
             assert [n.op for n in ops] == list(range(len(sg.operators)))
             assert all(graph.node_of_op(op) == op for op in range(len(sg.operators)))
+            for node in ops:  # custom and Flex ops say so in their box, whatever the overlay
+                op = sg.operators[node.op]
+                expected_mark = "Flex" if op.is_flex else "custom" if op.is_custom else ""
+                assert node.mark == expected_mark and (not expected_mark or expected_mark in node.detail)
             got = {(_identity(graph, e.source), _identity(graph, e.target), e.tensor) for e in graph.edges}
             assert got == _expected_edges(sg, with_constants)
             assert len(got) == len(graph.edges)  # no pair twice
@@ -283,7 +287,11 @@ def test_svg_parses_and_holds_every_op(relative):
     titles = [g.find(f"{SVG}title").text for g in boxes]
     for op in sg.operators:
         assert any(t.startswith(f"{op.opcode} #{op.index}") for t in titles)
-    assert len(list(root.iter(f"{SVG}polyline"))) == len(graph.edges)
+    lines = list(root.iter(f"{SVG}polyline"))
+    assert len(lines) == len(graph.edges)
+    for edge, line in zip(graph.edges, lines, strict=True):  # hovering an edge names its tensor
+        tensor = sg.tensors[edge.tensor]
+        assert line.find(f"{SVG}title").text.startswith(f"t{edge.tensor} {tensor.name}\n{tensor.dtype}")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

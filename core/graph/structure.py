@@ -35,7 +35,7 @@ class Node:
     detail: str  # the shape of the op's first output, or of the node's tensor
     op: int = -1  # operator index, for OP nodes
     tensor: int = -1  # tensor index, for INPUT, OUTPUT and CONSTANT nodes
-    mark: str = ""  # "custom" or "flex" for such ops
+    mark: str = ""  # "custom" or "Flex" for such ops
     width: float = MIN_WIDTH
     height: float = NODE_HEIGHT
 
@@ -83,9 +83,10 @@ def build_graph(sg: Subgraph, *, with_constants: bool = False) -> OpGraph:
     for op in sg.operators:
         first = next((t for t in op.outputs if 0 <= t < len(tensors)), -1)
         detail = tensor_shape_text(tensors[first]) if first >= 0 else ""
+        mark = "Flex" if op.is_flex else "custom" if op.is_custom else ""
         title = elide_middle(op.opcode, MAX_CHARS)
-        detail = elide_middle(detail, MAX_CHARS)
-        mark = "flex" if op.is_flex else "custom" if op.is_custom else ""
+        # Custom and Flex ops say so in every overlay, not only in the op-type colours.
+        detail = elide_middle(f"{detail} · {mark}" if mark else detail, MAX_CHARS)
         nodes.append(Node(len(nodes), OP, title, detail, op=op.index, mark=mark, width=_node_width(title, detail)))
 
     producer: dict[int, int] = {t: op for t, op in sg.producers.items() if 0 <= t < len(tensors)}

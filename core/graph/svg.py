@@ -43,10 +43,23 @@ def node_tooltip(graph: OpGraph, sg: Subgraph, node_id: int, paint: Paint | None
     return "\n".join(lines)
 
 
+def edge_tooltip(graph: OpGraph, sg: Subgraph, edge_id: int) -> str:
+    """What hovering an edge says: its tensor, and from where to where."""
+    edge = graph.edges[edge_id]
+    tensor = sg.tensors[edge.tensor]
+
+    def end(node_id: int) -> str:
+        node = graph.nodes[node_id]
+        return f"{node.title} #{node.op}" if node.kind == OP else node.kind
+
+    return (f"t{edge.tensor} {tensor.name}\n{tensor.dtype} {list(tensor.shape)}\n"
+            f"{end(edge.source)} → {end(edge.target)}")
+
+
 def graph_svg(graph: OpGraph, layout: GraphLayout, sg: Subgraph, paint: Paint, *, title: str = "",
               max_tooltips: int = 5000) -> str:
-    """The drawing. Tooltips are written for up to `max_tooltips` nodes (they are most of a big
-    drawing's bytes)."""
+    """The drawing. Tooltips are written for up to `max_tooltips` nodes and as many edges (they
+    are most of a big drawing's bytes)."""
     legend_height = (len(paint.legend) + (1 if paint.scale else 0) + (1 if paint.note else 0) + 1) * LEGEND_ROW
     width = max(layout.width, 320.0) + 2 * MARGIN
     height = layout.height + legend_height + 2 * MARGIN
@@ -82,8 +95,12 @@ def graph_svg(graph: OpGraph, layout: GraphLayout, sg: Subgraph, paint: Paint, *
     out.append(f'<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="6" markerHeight="6" '
                f'orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="{EDGE_COLOUR}"/></marker></defs>')
     out.append(f'<g fill="none" stroke="{EDGE_COLOUR}" stroke-width="1" marker-end="url(#arrow)">')
-    for points in layout.edges:
-        out.append('<polyline points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+    for k, points in enumerate(layout.edges):
+        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+        if k < max_tooltips:
+            out.append(f'<polyline points="{line}"><title>{escape(edge_tooltip(graph, sg, k))}</title></polyline>')
+        else:
+            out.append(f'<polyline points="{line}"/>')
     out.append("</g>")
     for node in graph.nodes:
         x, y = layout.x[node.id] - node.width / 2, layout.y[node.id] - node.height / 2

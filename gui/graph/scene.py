@@ -155,6 +155,19 @@ class GraphScene(QGraphicsScene):
         hits = np.nonzero((self._x0 <= x) & (x <= self._x1) & (self._y0 <= y) & (y <= self._y1))[0]
         return int(hits[0]) if len(hits) else None
 
+    def edge_at(self, point: QPointF, tolerance: float) -> int | None:
+        """The edge whose drawn line passes nearest `point`, within `tolerance` (scene units)."""
+        x0, y0, x1, y1, owner = self._segments
+        if not len(owner):
+            return None
+        px, py = point.x(), point.y()
+        dx, dy = x1 - x0, y1 - y0
+        length = dx * dx + dy * dy
+        t = np.clip(((px - x0) * dx + (py - y0) * dy) / np.where(length > 0, length, 1.0), 0.0, 1.0)
+        distance = np.hypot(x0 + t * dx - px, y0 + t * dy - py)
+        nearest = int(np.argmin(distance))
+        return int(owner[nearest]) if distance[nearest] <= tolerance else None
+
     def _edge_path(self, indices: list[int] | range) -> QPainterPath:
         path = QPainterPath()
         for k in indices:
@@ -167,6 +180,10 @@ class GraphScene(QGraphicsScene):
     def _add_edges(self) -> None:
         pen = _cosmetic(EDGE_COLOUR, 1)
         edges = self.layout.edges
+        # Every drawn segment, for finding the edge under the pointer (edge_at).
+        segments = [(a[0], a[1], b[0], b[1], k) for k, points in enumerate(edges) for a, b in zip(points, points[1:])]
+        table = np.array(segments, dtype=float).reshape(-1, 5)
+        self._segments = (table[:, 0], table[:, 1], table[:, 2], table[:, 3], table[:, 4].astype(int))
         order = sorted(range(len(edges)), key=lambda k: edges[k][0][1])  # nearby edges in one item
         for start in range(0, len(order), EDGES_PER_ITEM):
             item = QGraphicsPathItem(self._edge_path(order[start:start + EDGES_PER_ITEM]))

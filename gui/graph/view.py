@@ -48,7 +48,7 @@ from ...core.tasks import Cancelled
 from ...core.files import write_new_file
 from ...core.graph.overlays import Paint, cost_paint, delegate_paint, error_paint, quantization_paint, type_paint
 from ...core.graph.structure import OP, OpGraph, build_graph
-from ...core.graph.svg import graph_svg, node_tooltip
+from ...core.graph.svg import edge_tooltip, graph_svg, node_tooltip
 from ...core.reading.model import Subgraph
 from ..jobs import SharedWorkers
 from ..run_controller import RunController, RunTask
@@ -193,14 +193,20 @@ class GraphCanvas(QGraphicsView):
         if event.type() == QEvent.Type.ToolTip and self.graph_scene is not None:
             point = event.pos()  # type: ignore[attr-defined]
             node = self._node_at(point)
-            if node is not None:
-                QToolTip.showText(event.globalPos(), self.tooltip(node), self)  # type: ignore[attr-defined]
+            text = self.tooltip(node) if node is not None else ""
+            if node is None:  # an edge within three pixels of the pointer: its tensor
+                scale = max(self.transform().m11(), 1e-6)
+                edge = self.graph_scene.edge_at(self.mapToScene(point), 3 / scale)
+                text = self.edge_tooltip(edge) if edge is not None else ""
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)  # type: ignore[attr-defined]
             else:
                 QToolTip.hideText()
             return True
         return super().viewportEvent(event)
 
     tooltip: Callable[[int], str] = staticmethod(lambda node: "")  # set by the page
+    edge_tooltip: Callable[[int], str] = staticmethod(lambda edge: "")
 
 
 class Minimap(QWidget):
@@ -212,6 +218,7 @@ class Minimap(QWidget):
         self._picture: QPixmap | None = None
         self._scale = 1.0
         self._offset = QPointF(1, 1)  # where the picture's corner is in the widget
+        self._side = MINIMAP_SIZE
         self.setFixedSize(MINIMAP_SIZE, MINIMAP_SIZE)
         self.setToolTip("The whole graph: click or drag to move there")
         canvas.viewport_moved.connect(self.update)
@@ -224,7 +231,11 @@ class Minimap(QWidget):
             self.hide()
             return
         rect = scene.sceneRect()
-        self._scale = min(self.width() / rect.width(), self.height() / rect.height())
+        # At most 28% of the canvas's shorter side, so on a small screen it hides little of the graph.
+        viewport = self.canvas.viewport()
+        side = max(80, min(MINIMAP_SIZE, int(min(viewport.width(), viewport.height()) * 0.28)))
+        self._side = side
+        self._scale = min(side / rect.width(), side / rect.height())
         size = (max(int(rect.width() * self._scale), 1), max(int(rect.height() * self._scale), 1))
         image = QImage(size[0], size[1], QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(QColor("#ffffff"))
@@ -422,6 +433,7 @@ class GraphView(QWidget):
 
         self.canvas = GraphCanvas()
         self.canvas.tooltip = self._tooltip
+        self.canvas.edge_tooltip = self._edge_tooltip
         self.canvas.node_clicked.connect(self._node_clicked)
         self.canvas.node_activated.connect(self._node_activated)
         self.canvas.step.connect(self._step)
@@ -526,6 +538,10 @@ class GraphView(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
         super().resizeEvent(event)
+        viewport = self.canvas.viewport()
+        wanted = max(80, min(MINIMAP_SIZE, int(min(viewport.width(), viewport.height()) * 0.28)))
+        if self.scene is not None and wanted != self.minimap._side:
+            self.minimap.redraw()
         self._place_minimap()
 
     def _place_minimap(self) -> None:
@@ -668,6 +684,12 @@ class GraphView(QWidget):
         if scene is None:
             return ""
         return node_tooltip(scene.graph, self.model.subgraphs[scene.graph.subgraph], node_id, scene.paint)
+
+    def _edge_tooltip(self, edge_id: int) -> str:
+        scene = self.scene
+        if scene is None:
+            return ""
+        return edge_tooltip(scene.graph, self.model.subgraphs[scene.graph.subgraph], edge_id)
 
     # -- selection ---------------------------------------------------------------------------------
 

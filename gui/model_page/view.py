@@ -180,7 +180,7 @@ class ModelView(QWidget):
             self.detail.clear()
             return
         if place.kind == "subgraph":
-            if self._switch_tab:
+            if self._switch_tab and self.tabs.currentIndex() != GRAPH_TAB:
                 self.tabs.setCurrentIndex(OPERATORS_TAB)
             return
         self._show_in_table(place)
@@ -382,7 +382,8 @@ class ModelView(QWidget):
         is_op = place.kind == "op"
         table, proxy, model = ((self.op_table, self.op_proxy, self.op_model) if is_op
                                else (self.tensor_table, self.tensor_proxy, self.tensor_model))
-        if self._switch_tab:
+        # With the graph in front, a selection (a detail link, Back/Forward) is shown there.
+        if self._switch_tab and self.tabs.currentIndex() != GRAPH_TAB:
             self.tabs.setCurrentIndex(OPERATORS_TAB if is_op else TENSORS_TAB)
         source = model.index(model.source_row_of(place.index), 0)
         row = proxy.mapFromSource(source)

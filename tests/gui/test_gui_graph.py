@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from tflite_inspector.core.graph.overlays import PARTITION_COLOURS, REFUSED
@@ -64,6 +64,11 @@ def test_one_selection_between_the_graph_the_tables_and_the_detail_panel(qtbot, 
     assert scene._selected.path().boundingRect().contains(scene.node_rect(20).center())
     centre = graph.canvas.mapToScene(graph.canvas.viewport().rect().center())
     assert abs(centre.y() - scene.node_rect(20).center().y()) < graph.canvas.viewport().height()
+    # With the graph in front, a detail panel link is followed there, not in the table's tab.
+    view.follow_link("op:3")
+    assert view.tabs.currentIndex() == GRAPH_TAB and view.op_table.currentIndex().data(INDEX_ROLE) == 3
+    assert scene._selected.path().boundingRect().contains(scene.node_rect(3).center())
+    view.back()
     # Back and Forward move the outline too.
     view.back()
     assert scene._selected.path().boundingRect().contains(scene.node_rect(7).center())
@@ -79,6 +84,20 @@ def test_one_selection_between_the_graph_the_tables_and_the_detail_panel(qtbot, 
     view.go_to(Place.tensor(0, tensor), switch_tab=False)
     outlined = scene._selected.path().boundingRect()
     assert all(outlined.contains(scene.node_rect(n).center()) for n in scene.graph.nodes_of_tensor(tensor))
+
+
+@needs_shared
+def test_hovering_an_edge_names_its_tensor(qtbot, window):
+    view, graph = graph_of(qtbot, window, VWW_INT8)
+    scene = graph.scene
+    sg = view.model.subgraphs[0]
+    for k, route in enumerate(scene.layout.edges):
+        (x0, y0), (x1, y1) = route[0], route[1]
+        found = scene.edge_at(QPointF((x0 + x1) / 2, (y0 + y1) / 2), 3)
+        assert found is not None and scene.graph.edges[found].tensor == scene.graph.edges[k].tensor
+        assert graph._edge_tooltip(found).startswith(f"t{scene.graph.edges[k].tensor} {sg.tensors[scene.graph.edges[k].tensor].name}")
+    far = scene.node_rect(0).topLeft() - QPointF(200, 0)
+    assert scene.edge_at(far, 3) is None
 
 
 @needs_shared
@@ -129,7 +148,7 @@ def test_overlays_show_the_delegate_reports_and_the_comparison(qtbot, window):
     graph.set_overlay("error")
     assert "Run a comparison" in graph.scene.paint.note
     compare = view.show_compare()
-    compare.add_candidates([str(shared_model(VWW_INT8))])
+    compare.add_candidates([str(shared_model(VWW_INT8)), str(shared_model(VWW_FLOAT))])
     compare.add_inputs([str(p) for p in sorted(IMAGES.glob("*.bmp"))[:2]])
     qtbot.waitUntil(compare.run_button.isEnabled, timeout=LAYOUT_TIMEOUT_MS)
     compare.run()
@@ -138,6 +157,14 @@ def test_overlays_show_the_delegate_reports_and_the_comparison(qtbot, window):
     candidate = compare.page.shown[compare.page.candidate_index]
     worst = candidate.worst_plotted(compare.page.metric)
     assert worst and all(graph.scene.paint.border[candidate.layers[i].op_index] != "#555555" for i in worst)
+    # Switching candidate or metric on the Compare page switches the colours.
+    exact = next(i for i, c in enumerate(compare.page.shown) if c.path.endswith("vww_96_float.tflite"))
+    compare.page.choose_candidate(exact)
+    assert graph.scene.paint.title == "Error: SQNR (dB) of vww_96_float.tflite"
+    ops = [n.id for n in graph.scene.graph.nodes if n.kind == OP]
+    assert {graph.scene.paint.fill[n] for n in ops if "SQNR" in graph.scene.paint.tip[n]} == {"#8fd18f"}  # exact
+    compare.page.set_metric("mean_squared_error")
+    assert graph.scene.paint.title == "Error: MSE of vww_96_float.tflite"
 
 
 @needs_shared
@@ -166,8 +193,7 @@ def test_cancel_during_a_layout_leaves_the_page_usable(qtbot, window):
     assert graph.run_bar.run_button.isEnabled()
     # The rest of the page works meanwhile and after.
     view.select_operator(100)
-    assert view.op_table.currentIndex().data(INDEX_ROLE) == 100 and view.tabs.currentIndex() == OPERATORS_TAB
-    view.tabs.setCurrentIndex(GRAPH_TAB)
+    assert view.op_table.currentIndex().data(INDEX_ROLE) == 100 and view.tabs.currentIndex() == GRAPH_TAB
     graph.run_bar.run_button.click()
     qtbot.waitUntil(lambda: graph.scene is not None, timeout=LAYOUT_TIMEOUT_MS)
     assert graph.scene.layout.engine == "igraph" and "laid out by igraph" in graph.run_bar.status.text()
