@@ -5,7 +5,8 @@ The layout runs through the page's run controller, in a layout worker process fo
 shares the model page's selection: clicking a box selects the op (the Operators table and the
 detail panel follow), and a selection made anywhere (a table, a detail link, Back/Forward, a
 point on the Compare plot) is centred and outlined here. Up and Down move to the selected op's
-producer and consumer; Enter or a double click opens the subgraph of a WHILE, IF or CALL_ONCE.
+producer and consumer; Enter or a double click opens the subgraph of a WHILE (its body), IF (its
+then branch) or CALL_ONCE, and the node's context menu offers each subgraph the op calls.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QFont,
     QFontMetrics,
     QImage,
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
     QGraphicsView,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QToolTip,
@@ -69,6 +72,7 @@ MINIMAP_SIZE = 170
 MINIMAP_LEAST = 64  # a one-column graph's miniature is a thin strip: the frame stays this wide
 EXPORT_FILTER = "SVG drawing (*.svg);;PNG picture (*.png)"
 PNG_LONGEST_SIDE = 16000  # pixels: a PNG of a taller graph is drawn smaller
+MAIN_ROLES = ("body", "then", "init", "else", "cond")  # which called subgraph a double click opens first
 
 # The comparison an error overlay shows: the candidate's results and the metric, or None.
 ComparisonSource = Callable[[], "tuple[CandidateComparison, str] | None"]
@@ -101,6 +105,7 @@ class GraphCanvas(QGraphicsView):
 
     node_clicked = Signal(int)
     node_activated = Signal(int)  # double click or Enter
+    node_menu = Signal(int, QPoint)  # right click on a node: its id and the global position
     step = Signal(str)  # "producer" or "consumer": Up or Down
     viewport_moved = Signal()
 
@@ -184,6 +189,12 @@ class GraphCanvas(QGraphicsView):
         node = self._node_at(event.position().toPoint())
         if node is not None:
             self.node_activated.emit(node)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        node = self._node_at(event.pos())
+        if node is not None:
+            self.node_menu.emit(node, event.globalPos())
+            event.accept()
 
     def _node_at(self, point: QPoint) -> int | None:
         scene = self.graph_scene
@@ -436,6 +447,7 @@ class GraphView(QWidget):
         self.canvas.edge_tooltip = self._edge_tooltip
         self.canvas.node_clicked.connect(self._node_clicked)
         self.canvas.node_activated.connect(self._node_activated)
+        self.canvas.node_menu.connect(self._node_menu)
         self.canvas.step.connect(self._step)
         self.minimap = Minimap(self.canvas, self.canvas)
         self.minimap.hide()
@@ -706,19 +718,37 @@ class GraphView(QWidget):
         return Place.op(sg, node.op) if node.kind == OP else Place.tensor(sg, node.tensor)
 
     def _node_activated(self, node_id: int) -> None:
-        """A double click, or Enter on the selected op: open a control-flow op's subgraph."""
+        """A double click, or Enter on the selected op: open a control-flow op's main subgraph."""
         place = self.model_page.selection.place
         if node_id < 0:
             if place is None or place.kind != "op" or self.scene is None or place.subgraph != self.scene.graph.subgraph:
                 return
             node_id = self.scene.graph.node_of_op(place.index)
+        called = self.called_subgraphs(node_id)
+        if called:
+            self.subgraph_opened.emit(called[0][1])
+
+    def called_subgraphs(self, node_id: int) -> list[tuple[str, int]]:
+        """The subgraphs an op node calls, as (role, subgraph index), the one a double click opens
+        first: a WHILE's body before its condition, an IF's then branch before its else branch."""
         if self.scene is None:
-            return
+            return []
         node = self.scene.graph.nodes[node_id]
-        if node.kind == OP:
-            refs = self.model.subgraphs[self.scene.graph.subgraph].operators[node.op].subgraph_refs
-            if refs:
-                self.subgraph_opened.emit(next(iter(refs.values())))
+        if node.kind != OP:
+            return []
+        refs = self.model.subgraphs[self.scene.graph.subgraph].operators[node.op].subgraph_refs
+        roles = [(name.removesuffix("_subgraph_index").replace("_", " "), index) for name, index in refs.items()]
+        return sorted(roles, key=lambda role: MAIN_ROLES.index(role[0]) if role[0] in MAIN_ROLES else len(MAIN_ROLES))
+
+    def _node_menu(self, node_id: int, at: QPoint) -> None:
+        called = self.called_subgraphs(node_id)
+        if not called:
+            return
+        menu = QMenu(self)
+        for role, index in called:
+            action = menu.addAction(f"Open {role} (subgraph {index})")
+            action.triggered.connect(lambda _checked=False, i=index: self.subgraph_opened.emit(i))
+        menu.exec(at)
 
     def _step(self, direction: str) -> None:
         """Up: to the producer of the selected op's first input that has one; Down: to the first

@@ -23,6 +23,7 @@ LAYOUT_TIMEOUT_MS = 60_000
 VWW_FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
 VWW_INT8 = "gh-mlcommons-tiny/vww_96_int8.tflite"
 LYRAGAN = "gh-google-lyra/lyragan.tflite"  # subgraph 0 starts with a CALL_ONCE of subgraph 1
+OCR_WHILE = "gh-tulasiram58827-ocr_tflite/ocr_dr.tflite"  # subgraph 0 has four WHILE loops
 DP_NET = "gh-tensorflow-tflite-micro/dp_net.tflite"
 
 
@@ -198,3 +199,17 @@ def test_cancel_during_a_layout_leaves_the_page_usable(qtbot, window):
     qtbot.waitUntil(lambda: graph.scene is not None, timeout=LAYOUT_TIMEOUT_MS)
     assert graph.scene.layout.engine == "igraph" and "laid out by igraph" in graph.run_bar.status.text()
     assert graph.scene._selected.path().boundingRect().contains(graph.scene.node_rect(100).center())
+
+
+@needs_shared
+def test_a_while_opens_its_body_and_offers_its_condition(qtbot, window):
+    view, graph = graph_of(qtbot, window, OCR_WHILE)
+    sg = view.model.subgraphs[0]
+    node = next(n.id for n in graph.scene.graph.nodes if n.kind == OP and sg.operators[n.op].opcode == "WHILE")
+    refs = sg.operators[graph.scene.graph.nodes[node].op].subgraph_refs
+    assert graph.called_subgraphs(node) == [("body", refs["body_subgraph_index"]), ("cond", refs["cond_subgraph_index"])]
+    assert graph.called_subgraphs(graph.scene.graph.node_of_op(0)) == []  # not a control-flow op
+    click_node(qtbot, graph, node, double=True)
+    assert view.page.subgraph_index == refs["body_subgraph_index"] and view.tabs.currentIndex() == GRAPH_TAB
+    qtbot.waitUntil(lambda: graph.scene is not None and graph.scene.graph.subgraph == refs["body_subgraph_index"],
+                    timeout=LAYOUT_TIMEOUT_MS)
