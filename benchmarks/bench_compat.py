@@ -5,7 +5,9 @@ built by bench_inspect.py) and the bundled samples, prints the median time of
 `analyze` per delegate and for all six, as microseconds per op and as a
 ratio to `read_model` + `model_stats` of the same file (the reference: what
 opening the model costs). Also the XNNPACK runtime check (interpreter in a
-worker process), which is dominated by starting that process and loading the model.
+worker process), which is dominated by starting that process and loading the model, with the
+XNNPACK partitions of subgraph 0 predicted (the runtime's data-flow partitioner, partitions.py)
+and made by the runtime (DELEGATE nodes).
 
 Usage: .venv/bin/python benchmarks/bench_compat.py [--repeat N]
 """
@@ -81,7 +83,8 @@ def main() -> None:
             try:
                 nodes = worker.default_delegate_nodes(str(path))
                 comparison = compare_with_runtime(report, model.subgraphs[0], nodes.delegate_nodes)
-                outcome = f"agreement {comparison.agreement:.1%}"
+                outcome = (f"agreement {comparison.agreement:.1%}, partitions predicted "
+                           f"{len(report.subgraph_partitions(0))}, runtime {comparison.partitions}")
             except RuntimeFailure as e:
                 outcome = f"refused: {str(e).splitlines()[0][:60]}"
             print(

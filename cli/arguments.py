@@ -51,11 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  tflite-inspector inspect mobilenet.tflite\n"
             "  tflite-inspector inspect ~/models --json | jq .stats.macs\n"
+            "  tflite-inspector inspect audio.tflite --input-shape waveform=1,144000   (MACs at that size)\n"
         ),
         formatter_class=_formatter,
     )
     inspect.add_argument("paths", nargs="+", metavar="PATH",
                          help="a .tflite file, or a folder to search for them (e.g. models/)")
+    _add_input_shape_options(inspect)
     inspect.add_argument("--json", action="store_true",
                          help="print one JSON object per model per line (JSON Lines) instead of text; "
                               "e.g. --json > out.jsonl")
@@ -257,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="quantized (or other) variants to compare with MODEL on the inputs")
     _add_comparison_input_options(report)
     _add_delegate_options(report)
+    _add_input_shape_options(report)
     report.add_argument("--lab", metavar="RESULTS",
                         help="a quantization lab's saved results (<stem>_quantize.json) to include as a table")
     report.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
@@ -265,6 +268,21 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--debug", action="store_true",
                         help="print a traceback with unexpected errors (for bug reports)")
     return parser
+
+
+def _add_input_shape_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape", action="append", default=[], metavar="NAME=DIMS",
+        help="resolve dynamic (-1) dimensions: the interpreter resizes input NAME (tensor or signature name; "
+             "the name may be left out when one input is dynamic) to DIMS, e.g. waveform=1,144000, and MACs and "
+             "memory are counted at the shapes it reports for every tensor. Inputs not named take the size the "
+             "model states (batch 1, the metadata's image size). Repeat for several inputs. Without it, "
+             "figures that count a -1 as 1 are shown as lower bounds (>=)")
+    parser.add_argument("--resolve-shapes", action="store_true",
+                        help="resolve dynamic dimensions at the sizes the model states (batch 1, the metadata's image "
+                             "size), as --input-shape does for the inputs it does not name")
+    parser.add_argument("--shape-timeout", type=float, default=60.0, metavar="S",
+                        help="seconds the interpreter may take to resolve the shapes (default: 60)")
 
 
 def _add_delegate_options(parser: argparse.ArgumentParser) -> None:
@@ -288,6 +306,9 @@ def _add_comparison_input_options(parser: argparse.ArgumentParser) -> None:
     _add_preprocessing_options(parser)
     parser.add_argument("--labels", metavar="FILE",
                         help="label file for a classifier's scores (default: the model's own, from metadata)")
+    parser.add_argument("--no-isolated", dest="isolated", action="store_false",
+                        help="skip each layer's own error (every candidate op run alone on the reference's "
+                             "activations); only end-to-end numbers, about half the run time, no suspect flags")
 
 
 def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:

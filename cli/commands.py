@@ -68,20 +68,59 @@ def _each_model(args: argparse.Namespace, out: IO[str], handle: Callable[[Any, I
     return status
 
 
+def _resolved_shapes(model: Any, specs: list[str], worker: Any) -> Any:
+    """Subgraph 0's shapes as the interpreter resizes them to `specs` (--input-shape) and the
+    model's stated sizes, or None without a worker (neither --input-shape nor --resolve-shapes)
+    or for a model without dynamic inputs. Raises InputError / RuntimeFailure."""
+    from .core.inspection.shapes import dynamic_inputs, input_shapes
+
+    if worker is None or not dynamic_inputs(model):
+        return None
+    return worker.resolve_shapes(model.path, input_shapes(model, specs))
+
+
 def run_inspect(args: argparse.Namespace, out: IO[str]) -> int:
     from .core.inspection.stats import model_stats
     from .core.inspection.summary import format_model_text, model_dict
+    from .core.runtime.interpreter import RuntimeWorker
+
+    worker = RuntimeWorker(timeout_s=args.shape_timeout) if args.input_shape or args.resolve_shapes else None
 
     def handle(model: Any, out: IO[str], first: bool) -> None:
-        stats = model_stats(model)
+        nonlocal status
+        problem = ""
+        try:
+            resolved = _resolved_shapes(model, args.input_shape, worker)
+        except InspectorError as e:
+            # The static figures (lower bounds) are shown with the reason. A shape the user gave
+            # that does not fit is a failure; a model that states no size (--resolve-shapes) is not.
+            problem = str(e).strip().splitlines()[0] if str(e).strip() else "the interpreter failed"
+            if args.input_shape:
+                error_line(f"{model.path}: shapes not resolved: {problem}")
+                status = EXIT_SOME_FAILED
+            resolved = None
+        stats = model_stats(model, resolved)
         if args.json:
-            _json_line(out, model_dict(model, stats))
+            record = model_dict(model, stats)
+            if problem:
+                record["stats"]["shapes"]["error"] = problem
+            _json_line(out, record)
         else:
             if not first:
                 out.write("\n")
-            out.write(format_model_text(model, stats) + "\n")
+            text = format_model_text(model, stats)
+            if problem:
+                head, _, rest = text.partition("\n")
+                text = f"{head}\n  shapes not resolved: {problem}\n{rest}"
+            out.write(text + "\n")
 
-    return _each_model(args, out, handle)
+    status = EXIT_OK
+    try:
+        result = _each_model(args, out, handle)
+    finally:
+        if worker is not None:
+            worker.close()
+    return max(result, status)
 
 
 def run_compat(args: argparse.Namespace, out: IO[str]) -> int:
@@ -140,7 +179,7 @@ def _comparison_request(args: argparse.Namespace, reference: str, candidates: li
     from .core.comparison.run import ComparisonRequest
 
     return ComparisonRequest(reference, tuple(candidates), tuple(args.inputs), _normalization(args), args.resize,
-                             args.random, args.seed, args.limit, args.labels)
+                             args.random, args.seed, args.limit, args.labels, isolated=args.isolated)
 
 
 def _input_problem(args: argparse.Namespace, no_inputs: str) -> str | None:
@@ -261,7 +300,10 @@ def run_report(args: argparse.Namespace, out: IO[str]) -> int:
             comparison = _comparison_request(args, args.model, args.compare)
             worker = RuntimeWorker(timeout_s=args.timeout)
         request = ReportRequest(args.model, tuple(args.delegate), DelegateSettings(args.nnapi_api_level), comparison,
-                                load_lab_result(args.lab) if args.lab else None)
+                                load_lab_result(args.lab) if args.lab else None,
+                                input_shapes=tuple(args.input_shape), resolve_shapes=args.resolve_shapes)
+        if (args.input_shape or args.resolve_shapes) and worker is None:
+            worker = RuntimeWorker(timeout_s=args.timeout)
         html = build_report(request, worker, progress=progress)
         write_report(html, args.output, overwrite=args.overwrite)
     except (InspectorError, OSError) as e:

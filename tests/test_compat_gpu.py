@@ -498,7 +498,7 @@ def test_only_the_largest_partition_is_delegated():
     reason = _only_reason(report, 0)
     assert reason.text == (
         "only the largest partition runs on the GPU (max_delegated_partitions = 1 by default, delegate_options.cc); "
-        "this run of 1 op(s) is one of 2 partitions and stays on the CPU"
+        "this partition of 1 op(s) is one of 2 and stays on the CPU"
     )
     assert reason.source == MODEL_BUILDER
 
@@ -567,11 +567,15 @@ def test_edgetpu_compiled_model_is_refused():
 @needs_shared
 def test_conformer_rank5_ops():
     # The attention block reshapes to [1, 335, 10, 3, 80]: the three ops touching a 5-D tensor are refused
-    # by the rank rule, which splits the graph; the larger side (101 ops) is the one partition delegated.
+    # by the rank rule, which splits the graph. The partitioner groups by data flow: op #42 does not depend
+    # on the 5-D ops, so it joins the 35 ops before them, and the partition after them, the one delegated,
+    # has 100 ops (101 in execution order).
     report = engine.analyze(read_model(shared_model("gh-google-ai-edge-LiteRT/torchaudio_conformer.tflite")), "gpu")
     rank5 = [(v.index, v.opcode) for v in report.ops if v.reasons and "has rank 5" in v.reasons[0].text]
     assert rank5 == [(34, "RESHAPE"), (35, "TRANSPOSE"), (36, "RESHAPE")]
-    assert (report.ops_supported, report.ops_total, report.partitions) == (101, 138, 1)
+    assert (report.ops_supported, report.ops_total, report.partitions) == (100, 138, 1)
+    assert report.verdict(0, 42).reasons[0].rule == "max_partitions"
+    assert report.subgraph_partitions(0) == [tuple(i for i in range(37, 138) if i != 42)]
 
 
 @needs_shared
@@ -589,4 +593,7 @@ def test_dtln_shrink_axis_slices():
     report = engine.analyze(read_model(shared_model("gh-breizhn-DTLN/model_1.tflite")), "gpu")
     slices = [v for v in report.ops if v.opcode == "STRIDED_SLICE"]
     assert [v.reasons[0].text for v in slices] == ["StridedSlice does not support shrink_axis_mask."] * 4
-    assert (report.ops_supported, report.ops_total, report.partitions) == (17, 43, 1)
+    # The refused slices (#1, #2, #20, #30) cut the execution order into runs of 17 ops at most, but the
+    # ops after #20 and #30 do not depend on them: by data flow, 37 ops form one partition, the one kept.
+    assert (report.ops_supported, report.ops_total, report.partitions) == (37, 43, 1)
+    assert [v.index for v in report.ops if v.reasons and v.reasons[0].rule == "max_partitions"] == [0, 3]

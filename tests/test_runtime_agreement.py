@@ -1,10 +1,13 @@
-"""Our reading of subgraph 0 equals what the LiteRT interpreter reports, on every model it loads."""
+"""Our reading of subgraph 0, and our XNNPACK partitions of it, equal what the LiteRT interpreter
+reports, on every model it loads."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from tflite_inspector.core.delegates import engine
+from tflite_inspector.core.delegates.runtime_check import compare_with_runtime
 from tflite_inspector.core.errors import ModelError, RuntimeFailure
 from tflite_inspector.core.reading.model import BlockwiseQuantization
 from tflite_inspector.core.reading.reader import read_model
@@ -69,6 +72,26 @@ def test_subgraph0_matches_interpreter(path, worker):
             np.testing.assert_array_equal(np.float32(scales), np.float32(d.scales), err_msg=t.name)
             assert zero_points == d.zero_points, t.name
             assert (q.quantized_dimension if q is not None else 0) == d.quantized_dimension, t.name
+
+
+@pytest.mark.parametrize("path", all_model_paths(), ids=model_id)
+def test_xnnpack_partitions_match_the_runtime(path, worker):
+    """The XNNPACK partitions we predict for subgraph 0 are the DELEGATE nodes the interpreter
+    makes: as many, each holding the same ops (dp_net: 12, where runs of taken ops in execution
+    order gave 15)."""
+    try:
+        model = read_model(path)
+    except ModelError as e:
+        pytest.skip(f"{model_id(path)}: not readable: {e}")
+    try:
+        nodes = worker.default_delegate_nodes(str(path)).delegate_nodes
+    except RuntimeFailure as e:
+        pytest.skip(f"{model_id(path)}: the interpreter cannot load it: {str(e).splitlines()[0][:200]}")
+    report = engine.analyze(model, "xnnpack")
+    runtime = compare_with_runtime(report, model.subgraphs[0], nodes)
+    predicted = report.subgraph_partitions(0)
+    assert len(predicted) == runtime.partitions
+    assert sorted(predicted) == sorted(tuple(sorted(group)) for group in runtime.groups)
 
 
 def test_worker_survives_a_bad_model(tmp_path, worker):

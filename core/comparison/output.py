@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..formatting import format_metric
-from ..metrics import METRIC_NAMES, ErrorMetrics, is_suspect, json_number
+from ..metrics import METRIC_NAMES, SUSPECT_RMSE_OVER_SCALE, ErrorMetrics, json_number
 from .results import Comparison, RankedClass
 
 # The metrics of the text table, in its column order.
@@ -39,6 +39,11 @@ def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[
                 "candidate_dtype": layer.candidate_dtype,
                 **_metrics_dict(layer.metrics),
                 "identical": layer.metrics.sqnr_db == math.inf,
+                # The op alone on the reference's activations (docs/comparison.md): with the
+                # rounding of its inputs, and without it ("own"); null where not run alone.
+                "isolated": _metrics_dict(layer.isolated) if layer.isolated else None,
+                "isolated_own": _metrics_dict(layer.isolated_own) if layer.isolated_own else None,
+                "suspect": layer.suspect,
             }
             if per_input:
                 entry["per_input"] = [_metrics_dict(m) for m in layer.per_input]
@@ -63,6 +68,8 @@ def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[
         candidates.append({
             "path": cand.path,
             "error": cand.error,
+            "isolated": cand.isolated,
+            "isolated_note": cand.isolated_note,
             "layers": layers,
             "outputs": outputs,
             "unmatched": [
@@ -121,16 +128,25 @@ def format_comparison_text(comparison: Comparison, *, verbose: bool = False, wor
             + ("" if verbose else " by SQNR")
             + f"; {len(cand.unmatched)} unmatched"
         )
+        if cand.isolated_note:
+            lines.append(f"  isolated: {cand.isolated_note}")
+        lines.append("    end to end (each layer with everything upstream) | isolated: the op alone on the "
+                     "reference's activations, own = without its input rounding; ! = suspect (own rmse/scale > "
+                     f"{SUSPECT_RMSE_OVER_SCALE})")
         lines.append(f"    {'#':>5} {'op':<18} {'SQNR dB':>8} {'cosine':>8} {'MSE':>10} {'max|err|':>10} "
-                     f"{'rmse/scale':>10}  tensor")
+                     f"{'rmse/scale':>10} | {'iso dB':>7} {'own dB':>7} {'own r/s':>8}  tensor")
         for layer in shown:
             m = layer.metrics
-            flag = " !" if is_suspect(m) else ""
+            flag = " !" if layer.suspect else ""
             cells = [format_metric(name, getattr(m, name)) for name in _TABLE_METRICS]
+            iso = format_metric("sqnr_db", layer.isolated.sqnr_db) if layer.isolated else "-"
+            own = format_metric("sqnr_db", layer.isolated_own.sqnr_db) if layer.isolated_own else "-"
+            own_steps = (format_metric("rmse_over_scale", layer.isolated_own.rmse_over_scale)
+                         if layer.isolated_own else "-")
             lines.append(
                 f"    {layer.op_index if layer.op_index >= 0 else '-':>5} {layer.op[:18]:<18} "
-                f"{cells[0]:>8} {cells[1]:>8} {cells[2]:>10} {cells[3]:>10} {cells[4]:>10}{flag:2} "
-                f"{layer.reference_name[:60]}"
+                f"{cells[0]:>8} {cells[1]:>8} {cells[2]:>10} {cells[3]:>10} {cells[4]:>10} | {iso:>7} {own:>7} "
+                f"{own_steps:>8}{flag:2} {layer.reference_name[:60]}"
             )
         for u in cand.unmatched[: None if verbose else 10]:
             lines.append(f"  unmatched in {u.model}: {u.name} ({u.opcode}): {u.reason}")

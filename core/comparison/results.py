@@ -10,7 +10,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from ..metrics import ErrorMetrics, badness
+from ..metrics import ErrorMetrics, badness, is_suspect
 from .matching import SkippedWeights, UnmatchedTensor
 
 WORST_COUNT = 5  # the worst layers a plot rings and a summary lists
@@ -30,8 +30,21 @@ class LayerError:
     candidate_op_index: int
     how: str  # how the tensors were matched (matching.py)
     candidate_dtype: str
-    metrics: ErrorMetrics  # the mean over inputs
+    metrics: ErrorMetrics  # the mean over inputs, end to end: the error accumulated up to here
     per_input: tuple[ErrorMetrics, ...]
+    # The candidate's op alone on the reference's activations (isolation.py), mean over inputs;
+    # None when it was not run in isolation (a model input, a control-flow op, isolation off).
+    isolated: ErrorMetrics | None = None
+    # The same output against the reference's op on the same rounded inputs: the op's own error,
+    # input rounding left out (as QuantizationDebugger measures a layer).
+    isolated_own: ErrorMetrics | None = None
+
+    @property
+    def suspect(self) -> bool:
+        """More error than rounding explains, in the op itself: judged on its own error (run in
+        isolation, input rounding left out), the figure QuantizationDebugger's thresholds were
+        made for; never on end-to-end numbers, which carry everything upstream."""
+        return self.isolated_own is not None and is_suspect(self.isolated_own)
 
     @property
     def is_plotted(self) -> bool:
@@ -84,6 +97,8 @@ class CandidateComparison:
     unmatched: tuple[UnmatchedTensor, ...] = ()
     weights_skipped: SkippedWeights = SkippedWeights(0, 0)
     error: str | None = None
+    isolated: bool = False  # layers carry isolated numbers
+    isolated_note: str | None = None  # why some or all layers have none
 
     @property
     def file_name(self) -> str:

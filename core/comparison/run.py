@@ -11,6 +11,8 @@ cancelling (or stopping the worker) stops between inputs and keeps what was meas
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,9 +25,10 @@ from ..reading.labels import Labels, model_labels, read_label_file
 from ..reading.model import Model
 from ..reading.reader import read_model
 from ..runtime.interpreter import RuntimeWorker
-from ..runtime.protocol import CandidateRun, TensorIndexPair
+from ..runtime.protocol import CandidateRun, IsolatedRun, TensorIndexPair
 from ..tasks import Cancelled, Progress, Steps
 from .classifier import TOP_K, is_classifier_output, top_classes
+from .isolation import IsolationUnavailable, build_isolated_model, build_rounded_reference
 from .inputs import Normalization, Preprocessing, Sample, SampleSet, check_inputs_agree, prepare_samples
 from .matching import SkippedWeights, TensorMatching, TensorPair, match_tensors
 from .results import CandidateComparison, Comparison, LayerError, OutputAgreement, TopK
@@ -39,13 +42,18 @@ MAX_BATCH = 64
 class _Accumulator:
     """One candidate's numbers, gathered input by input."""
 
-    def __init__(self, path: str, matching: TensorMatching) -> None:
+    def __init__(self, path: str, matching: TensorMatching, isolated: IsolatedRun | None = None,
+                 rounded_reference: IsolatedRun | None = None) -> None:
         self.path = path
         self.matching = matching
-        self.run = CandidateRun(path, tuple(TensorIndexPair(p.reference, p.candidate) for p in matching.pairs))
+        self.run = CandidateRun(path, tuple(TensorIndexPair(p.reference, p.candidate) for p in matching.pairs),
+                                isolated, rounded_reference)
         self.per_input: list[tuple[ErrorMetrics, ...]] = []
+        self.isolated_per_input: list[tuple[ErrorMetrics | None, ...]] = []
+        self.own_per_input: list[tuple[ErrorMetrics | None, ...]] = []
         self.outputs: list[tuple[np.ndarray | None, ...]] = []
         self.error: str | None = None
+        self.isolated_note: str | None = None  # why some or all layers have no isolated number
 
 
 def compare_models(
@@ -59,8 +67,11 @@ def compare_models(
     preprocessing: str = "",
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    isolated: bool = True,
 ) -> Comparison:
-    """Run every sample through the reference and the candidates; errors per matched tensor.
+    """Run every sample through the reference and the candidates; errors per matched tensor,
+    end to end and, when `isolated`, with each candidate op run alone on the reference's
+    activations (isolation.py).
 
     Models are given as paths, or as Models already read (the app has them open); the
     interpreter loads them from their files either way.
@@ -81,6 +92,7 @@ def compare_models(
         opened_here.append(model)
         return model
 
+    scratch = tempfile.mkdtemp(prefix="tflite-inspector-isolated-") if isolated else None
     try:
         reference = open_model(reference)
         accumulators: list[_Accumulator] = []
@@ -91,7 +103,11 @@ def compare_models(
                 candidate = open_model(given)
                 check_inputs_agree(reference, candidate)
                 candidate_models[path] = candidate
-                accumulators.append(_Accumulator(path, match_tensors(reference, candidate)))
+                matching = match_tensors(reference, candidate)
+                isolated_runs, note = ((None, None), None) if scratch is None else _isolated_runs(
+                    reference, candidate, matching, os.path.join(scratch, str(len(accumulators))))
+                accumulators.append(_Accumulator(path, matching, *isolated_runs))
+                accumulators[-1].isolated_note = note
             except (ModelError, InputError) as e:
                 failed = _Accumulator(path, TensorMatching((), (), SkippedWeights(0, 0)))
                 failed.error = str(e)
@@ -125,6 +141,29 @@ def compare_models(
     finally:
         for model in opened_here:
             model.close()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _isolated_runs(reference: Model, candidate: Model, matching: TensorMatching, stem: str,
+                   ) -> tuple[tuple[IsolatedRun | None, IsolatedRun | None], str | None]:
+    """The candidate's isolated model and the reference's rounded one (isolation.py), written
+    next to `stem`, and a note on what they leave out."""
+    try:
+        built = build_isolated_model(candidate, matching.pairs)
+        rounded, rounding = build_rounded_reference(reference, candidate, matching.pairs)
+    except IsolationUnavailable as e:
+        return (None, None), f"no isolated numbers: {e}"
+    for suffix, model in (("-candidate.tflite", built), ("-reference.tflite", rounded)):
+        with open(stem + suffix, "wb") as f:
+            f.write(model.data)
+    note = None
+    if built.left_out:
+        first = next(iter(built.left_out.items()))
+        note = (f"{len(built.left_out):,} op{'' if len(built.left_out) == 1 else 's'} not run in isolation "
+                f"(e.g. op #{first[0]}: {first[1]})")
+    return (IsolatedRun(stem + "-candidate.tflite", built.feeds),
+            IsolatedRun(stem + "-reference.tflite", rounded.feeds, rounding)), note
 
 
 def _run_samples(reference: str, accumulators: list[_Accumulator], samples: SampleSet, worker: RuntimeWorker,
@@ -156,6 +195,15 @@ def _run_samples(reference: str, accumulators: list[_Accumulator], samples: Samp
                     continue
                 acc.per_input.append(result.metrics)
                 acc.outputs.append(result.outputs)
+                if acc.run.isolated is not None:
+                    if result.isolated_error is not None:
+                        acc.isolated_note = f"no isolated numbers: the isolated model could not run ({result.isolated_error})"
+                        acc.isolated_per_input.clear()  # all inputs or none: a partial mean would mislead
+                        acc.own_per_input.clear()
+                        acc.run = CandidateRun(acc.run.path, acc.run.pairs)  # not asked for again
+                    else:
+                        acc.isolated_per_input.append(result.isolated)
+                        acc.own_per_input.append(result.isolated_own)
         done += len(chunk)
         per_input = (time.perf_counter() - started) / len(chunk)
         batch = max(1, min(MAX_BATCH, int(REQUEST_SECONDS / max(per_input, 1e-6))))
@@ -169,7 +217,11 @@ def _candidate_result(reference: Model, candidate: Model | None, acc: _Accumulat
     if candidate is None or (acc.error is not None and not acc.per_input):
         return CandidateComparison(acc.path, error=acc.error)
     ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
-    layers = [_layer(reference, candidate, pair, tuple(values[k] for values in acc.per_input))
+    isolated = acc.run.isolated is not None and len(acc.isolated_per_input) == len(acc.per_input)
+    own = isolated and all(len(values) == len(acc.matching.pairs) for values in acc.own_per_input)
+    layers = [_layer(reference, candidate, pair, tuple(values[k] for values in acc.per_input),
+                     tuple(values[k] for values in acc.isolated_per_input) if isolated else (),
+                     tuple(values[k] for values in acc.own_per_input) if own else ())
               for k, pair in enumerate(acc.matching.pairs)]
     by_reference: dict[int, LayerError] = {}
     for layer in layers:
@@ -195,11 +247,21 @@ def _candidate_result(reference: Model, candidate: Model | None, acc: _Accumulat
         else:
             outputs.append(OutputAgreement(name, r, c, "tensor", metrics))
     return CandidateComparison(
-        acc.path, tuple(layers), tuple(outputs), acc.matching.unmatched, acc.matching.weights_skipped, acc.error
+        acc.path, tuple(layers), tuple(outputs), acc.matching.unmatched, acc.matching.weights_skipped, acc.error,
+        isolated=isolated, isolated_note=acc.isolated_note,
     )
 
 
-def _layer(reference: Model, candidate: Model, pair: TensorPair, per_input: tuple[ErrorMetrics, ...]) -> LayerError:
+def _complete_mean(per_input: tuple[ErrorMetrics | None, ...]) -> ErrorMetrics | None:
+    """The mean over inputs when every input has a value, else None."""
+    if not per_input or any(m is None for m in per_input):
+        return None
+    return mean_over_inputs(per_input)  # type: ignore[arg-type]
+
+
+def _layer(reference: Model, candidate: Model, pair: TensorPair, per_input: tuple[ErrorMetrics, ...],
+           isolated_per_input: tuple[ErrorMetrics | None, ...], own_per_input: tuple[ErrorMetrics | None, ...],
+           ) -> LayerError:
     ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
     ref_t, cand_t = ref_sg.tensors[pair.reference], cand_sg.tensors[pair.candidate]
     return LayerError(
@@ -215,6 +277,8 @@ def _layer(reference: Model, candidate: Model, pair: TensorPair, per_input: tupl
         candidate_dtype=cand_t.dtype,
         metrics=mean_over_inputs(per_input),
         per_input=per_input,
+        isolated=_complete_mean(isolated_per_input),
+        isolated_own=_complete_mean(own_per_input),
     )
 
 
@@ -232,6 +296,7 @@ class ComparisonRequest:
     seed: int = 0
     limit: int | None = None
     labels_path: str | None = None
+    isolated: bool = True  # also each layer's own error (isolation.py)
 
 
 @dataclass(frozen=True)
@@ -274,6 +339,7 @@ def compare_files(request: ComparisonRequest, worker: RuntimeWorker, *, progress
             models[0], [readable.get(p, p) for p in request.candidates], samples, worker, labels=labels,
             labels_source=os.path.basename(request.labels_path) if request.labels_path else None,
             preprocessing=preprocessing.describe(), progress=progress, cancelled=cancelled,
+            isolated=request.isolated,
         )
     finally:
         for model in models:  # the results hold no views into them

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import ModelError, RuleError
 from ..reading.model import Model, Operator, Subgraph, Tensor
 from ..reading.tensor_data import tensor_array
+from .partitions import unpack_candidates
 from .settings import DelegateSettings
 from .tables import fmt_template
 
@@ -69,7 +70,8 @@ class OpContext:
             if 0 <= ti < len(tensors) and i not in self.param_inputs
         ]
         outputs = [(f"output {i}", tensors[ti]) for i, ti in enumerate(self.op.outputs) if 0 <= ti < len(tensors)]
-        return present, data, outputs
+        runtime_inputs = [(n, t) for n, t in data if not self.is_static(t)]
+        return present, runtime_inputs, outputs
 
     def select(self, selector: str) -> list[tuple[str, Tensor]]:
         """Tensors named by a selector, each with a label for messages.
@@ -77,7 +79,7 @@ class OpContext:
         Selectors: inputs, outputs, all, runtime_inputs, constant_inputs,
         runtime (runtime inputs and outputs), input:N, output:N.
         """
-        present_inputs, data_inputs, outputs = self._tensor_lists
+        present_inputs, runtime_inputs, outputs = self._tensor_lists
         if selector == "inputs":
             return present_inputs
         if selector == "outputs":
@@ -85,11 +87,11 @@ class OpContext:
         if selector == "all":
             return present_inputs + outputs
         if selector == "runtime_inputs":
-            return [(n, t) for n, t in data_inputs if not t.is_constant]
+            return runtime_inputs
         if selector == "constant_inputs":
             return [(n, t) for n, t in present_inputs if t.is_constant]
         if selector == "runtime":
-            return [(n, t) for n, t in data_inputs if not t.is_constant] + outputs
+            return runtime_inputs + outputs
         kind, _, position = selector.partition(":")
         op = self.op
         if kind in ("input", "output") and position.lstrip("-").isdigit():
@@ -99,6 +101,23 @@ class OpContext:
                 return [(f"{kind} {i % len(indices)}", t)]
             return []
         raise RuleError(f"unknown tensor selector {selector!r}")
+
+    def is_static(self, t: Tensor) -> bool:
+        """Stored in the file, or (for a delegate that unpacks stored weights while preparing,
+        XNNPACK) the output of such an unpacking: the delegate checks those as weights, never as
+        activations, so a sparse int8 weight's per-channel scales are no activation's."""
+        return t.is_constant or t.index in self._unpacked_weights
+
+    @functools.cached_property
+    def _unpacked_weights(self) -> frozenset[int]:
+        delegate = self.rules.get("delegate", {})
+        if not delegate.get("static_unpack"):
+            return frozenset()
+        unpacked = self.subgraph_facts.get("unpacked_weights")
+        if unpacked is None:  # once per subgraph and analysis
+            unpacked = self.subgraph_facts["unpacked_weights"] = frozenset(
+                unpack_candidates(delegate, self.subgraph).values())
+        return unpacked
 
     def is_unpacked_constant(self, t: Tensor) -> bool:
         """True for the output of a DEQUANTIZE or DENSIFY of a stored tensor (or of such an output)."""

@@ -23,7 +23,7 @@ from typing import Any
 from ..inspection.stats import operator_macs
 from ..reading.model import Model, Operator, Subgraph, Tensor
 from .context import OpContext
-from .partitions import apply_partitioning, apply_static_unpack, contiguous_runs
+from .partitions import apply_partitioning, apply_static_unpack
 from .rules import checked_rules, evaluate_op
 from .settings import DelegateSettings
 from .tables import GRAPH_RULES, Reason, fmt_template, op_index
@@ -47,9 +47,11 @@ class DelegateReport:
     delegate: str
     title: str
     ops: tuple[OpVerdict, ...]
-    partitions: int
+    partitions: int  # in all subgraphs
     graph_notes: tuple[Reason, ...]  # whole-graph findings, whether or not they refuse ops
     settings: DelegateSettings | None = None  # None: the delegate has no setting (only NNAPI has)
+    # The delegated partitions as the runtime's partitioner makes them: (subgraph, op indices).
+    partition_ops: tuple[tuple[int, tuple[int, ...]], ...] = ()
 
     @property
     def ops_total(self) -> int:
@@ -98,6 +100,10 @@ class DelegateReport:
 
     def subgraph_verdicts(self, subgraph: int) -> list[OpVerdict]:
         return [v for v in self.ops if v.subgraph == subgraph]
+
+    def subgraph_partitions(self, subgraph: int) -> list[tuple[int, ...]]:
+        """The predicted partitions of one subgraph (op indices), in the runtime's order."""
+        return [ops for sg, ops in self.partition_ops if sg == subgraph]
 
 
 def _graph_rules() -> dict[str, Any]:
@@ -173,7 +179,7 @@ def analyze(model: Model, delegate_key: str, settings: DelegateSettings = Delega
         )
 
     verdicts: list[OpVerdict] = []
-    partitions = 0
+    partition_ops: list[tuple[int, tuple[int, ...]]] = []
     for sg in model.subgraphs:
         dynamic = dynamic_tensors(model, sg) if not delegate.get("dynamic_tensors", False) else []
         sg_refusal = refuse_graph
@@ -204,15 +210,14 @@ def analyze(model: Model, delegate_key: str, settings: DelegateSettings = Delega
                 ctx = OpContext(model, sg, op, settings, subgraph_facts=subgraph_facts, rules=rules,
                                 ops_by_code=ops_by_code, evaluate=evaluate_op)
                 reasons = evaluate_op(ctx)
-            if sg_refusal is not None:
-                reasons = [sg_refusal, *reasons]
             per_op.append(reasons)
 
         if delegate.get("static_unpack"):
             per_op = apply_static_unpack(delegate, sg, per_op)
-        per_op = apply_partitioning(delegate, sg, per_op)
-        flags = [not r for r in per_op]
-        partitions += len(contiguous_runs(flags))
+        if sg_refusal is not None:  # after the unpacking, which would otherwise clear it from unpack nodes
+            per_op = [[sg_refusal, *reasons] for reasons in per_op]
+        per_op, sg_partitions = apply_partitioning(delegate, sg, per_op)
+        partition_ops += [(sg.index, ops) for ops in sg_partitions]
         for op, reasons in zip(sg.operators, per_op, strict=True):
             verdicts.append(
                 OpVerdict(
@@ -233,9 +238,10 @@ def analyze(model: Model, delegate_key: str, settings: DelegateSettings = Delega
         delegate=delegate_key,
         title=delegate["title"],
         ops=tuple(verdicts),
-        partitions=partitions,
+        partitions=len(partition_ops),
         graph_notes=tuple(graph_notes),
         settings=settings if has_settings else None,
+        partition_ops=tuple(partition_ops),
     )
 
 

@@ -42,6 +42,7 @@ def comparison_dict(comparison: RuntimeComparison) -> dict[str, Any]:
     return {
         "subgraph": 0,
         "partitions": comparison.partitions,
+        "predicted_partitions": len(comparison.predicted_groups),
         "agreement": comparison.agreement,
         "ops": [
             {"subgraph": 0, "index": op.index, "opcode": op.opcode, "predicted": op.predicted,
@@ -96,7 +97,8 @@ def format_compat_text(
             f"XNNPACK runtime (LiteRT interpreter, subgraph 0): prediction agrees on "
             f"{len(comparison.ops) - len(comparison.disagreements())} of {len(comparison.ops)} ops"
             + ("" if agreement is None else f" ({agreement:.1%})")
-            + f"; the runtime made {comparison.partitions} delegate partition(s)"
+            + f"; the rules predict {len(comparison.predicted_groups)} partition(s), "
+            f"the runtime made {comparison.partitions} delegate partition(s)"
         )
         for op in comparison.disagreements():
             lines.append(

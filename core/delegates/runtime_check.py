@@ -48,6 +48,7 @@ class RuntimeComparison:
     partitions: int
     ops: tuple[OpDelegation, ...]
     groups: tuple[frozenset[int], ...] = ()  # the ops of each DELEGATE node: the runtime's partitions
+    predicted_groups: tuple[tuple[int, ...], ...] = ()  # the partitions the rules predict, same subgraph
 
     @property
     def agreement(self) -> float | None:
@@ -135,4 +136,5 @@ def compare_with_runtime(report: DelegateReport, sg: Subgraph, nodes: Sequence[D
     delegated = frozenset().union(*groups)
     rows = tuple(OpDelegation(v.index, v.opcode, v.supported, v.index in delegated)
                  for v in report.ops if v.subgraph == sg.index)
-    return RuntimeComparison(report.delegate, delegated, len(nodes), rows, groups)
+    return RuntimeComparison(report.delegate, delegated, len(nodes), rows, groups,
+                             tuple(report.subgraph_partitions(sg.index)))

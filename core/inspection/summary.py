@@ -21,6 +21,7 @@ from ..reading.model import (
     TensorMetadata,
     TfliteMetadata,
 )
+from .shapes import NAMED_TENSORS, dynamic_inputs, dynamic_tensor_names
 from .stats import PEAK_MEMORY_METHOD, ModelStats, model_stats
 
 _BYTES_PREVIEW = 32
@@ -142,6 +143,8 @@ def _subgraph_dict(sg: Subgraph, stats: ModelStats) -> dict[str, Any]:
             o["subgraphs"] = dict(op.subgraph_refs)
         if op.index in sg_stats.macs_by_operator:
             o["macs"] = sg_stats.macs_by_operator[op.index]
+            if op.index in sg_stats.macs_lower_bound_ops:
+                o["macs_lower_bound"] = True
         operators.append(o)
     return {
         "index": sg.index,
@@ -149,8 +152,79 @@ def _subgraph_dict(sg: Subgraph, stats: ModelStats) -> dict[str, Any]:
         "inputs": list(sg.inputs),
         "outputs": list(sg.outputs),
         "operators": operators,
-        "tensors": [tensor_dict(t) for t in sg.tensors],
+        "tensors": [_with_resolved_shape(tensor_dict(t), sg, stats) for t in sg.tensors],
     }
+
+
+def _with_resolved_shape(d: dict[str, Any], sg: Subgraph, stats: ModelStats) -> dict[str, Any]:
+    resolved = stats.resolved
+    if resolved is not None and sg.index == 0 and d["index"] in resolved.shapes:
+        d["resolved_shape"] = list(resolved.shapes[d["index"]])
+    return d
+
+
+def dynamic_tensors_list(model: Model, stats: ModelStats) -> list[dict[str, Any]]:
+    """The tensors whose dynamic dimensions the figures count as 1 (none once all are resolved)."""
+    return [{"subgraph": s.index, "index": i, "name": model.subgraphs[s.index].tensors[i].name,
+             "shape_signature": list(model.subgraphs[s.index].tensors[i].shape_signature)}
+            for s in stats.subgraphs for i in s.dynamic_tensors]
+
+
+def shapes_dict(model: Model, stats: ModelStats) -> dict[str, Any]:
+    """How the shapes behind MACs and memory were found: static, or resolved by the interpreter."""
+    resolved = stats.resolved
+    if resolved is None:
+        return {"source": "static"}
+    tensors = model.subgraphs[0].tensors
+    d: dict[str, Any] = {
+        "source": "interpreter",
+        "input_shapes": {tensors[i].name: list(dims) for i, dims in resolved.inputs.items()
+                         if 0 <= i < len(tensors)},
+        "run_shaped_tensors": len(resolved.run_shaped),
+    }
+    if resolved.run_error:
+        d["run_error"] = resolved.run_error
+    return d
+
+
+def lower_bound_warning(model: Model, stats: ModelStats, hint: str = "") -> str:
+    """One sentence when a figure counts a dynamic (−1) dimension as 1, naming a few of the
+    tensors; empty when every figure is at known shapes. `hint`: how to resolve them, for the
+    front that shows it."""
+    n = stats.dynamic_tensor_count
+    if not n:
+        return ""
+    figures = [name for name, flag in (("MACs", stats.macs_lower_bound),
+                                       ("peak activation memory", stats.peak_lower_bound)) if flag]
+    with_dynamic = [s for s in stats.subgraphs if s.dynamic_tensors]
+    first = with_dynamic[0]
+    named = dynamic_tensor_names(model.subgraphs[first.index], first.dynamic_tensors[:NAMED_TENSORS])
+    rest = n - min(len(first.dynamic_tensors), NAMED_TENSORS)
+    if len(stats.subgraphs) > 1:
+        named = f"in subgraph {first.index}, {named}"
+    if rest:
+        where = ", ".join(str(s.index) for s in with_dynamic)
+        named += f" and {rest:,} more" + (f" (subgraphs {where})" if len(with_dynamic) > 1 else "")
+    what = (" and ".join(figures) + (" are lower bounds" if len(figures) > 1 else " is a lower bound")) if figures \
+        else "no figure depends on them"
+    what = what[0].upper() + what[1:]
+    tensors = f"{n:,} tensor{'s' if n != 1 else ''}"
+    resolved = stats.resolved
+    if resolved is None:
+        return (f"{tensors} {'have' if n != 1 else 'has'} dynamic (−1) dimensions, counted as 1: {named}. {what}"
+                + (f"; {hint}" if hint and dynamic_inputs(model) else "") + ".")
+    reasons = []
+    if stats.subgraphs and stats.subgraphs[0].dynamic_tensors:
+        reasons.append("the interpreter left those of subgraph 0 unsized"
+                       + (f" ({resolved.run_error})" if resolved.run_error else ""))
+    if any(s.dynamic_tensors for s in stats.subgraphs[1:]):
+        reasons.append("only subgraph 0 is resolved (the interpreter reports no other subgraph's shapes)")
+    return (f"{tensors} still {'have' if n != 1 else 'has'} dynamic (−1) dimensions, counted as 1: {named}. "
+            f"{'; '.join(reasons)[0].upper() + '; '.join(reasons)[1:]}. {what}.")
+
+
+def at_least(flag: bool) -> str:
+    return "≥ " if flag else ""
 
 
 def _file_dict(f: AssociatedFile) -> dict[str, Any]:
@@ -239,8 +313,12 @@ def model_dict(model: Model, stats: ModelStats | None = None) -> dict[str, Any]:
             "custom_ops": list(stats.custom_ops),
             "flex_ops": list(stats.flex_ops),
             "macs": stats.macs,
+            "macs_lower_bound": stats.macs_lower_bound,
             "peak_activation_bytes": [s.peak_activation.bytes for s in stats.subgraphs],
+            "peak_activation_lower_bound": [s.peak_activation.lower_bound for s in stats.subgraphs],
             "peak_activation_method": PEAK_MEMORY_METHOD,
+            "shapes": shapes_dict(model, stats),
+            "dynamic_tensors": dynamic_tensors_list(model, stats),
             "size_breakdown": size_breakdown(model, stats),
         },
         "warnings": list(model.warnings),
@@ -248,6 +326,18 @@ def model_dict(model: Model, stats: ModelStats | None = None) -> dict[str, Any]:
 
 
 # -- text -------------------------------------------------------------------
+
+
+def _cli_hint(model: Model) -> str:
+    inputs = dynamic_inputs(model)
+    if not inputs:
+        return ""
+    if all(d.default_complete for d in inputs):
+        sizes = ", ".join(f"{d.label}={d.default_text()}" for d in inputs)
+        return f"resolve them with --resolve-shapes (at {sizes}) or --input-shape NAME=DIMS"
+    example = " ".join(f"--input-shape {d.label}={d.default_text().replace('?', 'N')}" for d in inputs)
+    return f"resolve them with {example}"
+
 
 
 def format_model_text(model: Model, stats: ModelStats | None = None) -> str:
@@ -289,10 +379,18 @@ def format_model_text(model: Model, stats: ModelStats | None = None) -> str:
         + f", graph and other {format_bytes(breakdown['graph_and_other'])}"
     )
     lines.append(f"  parameters {format_count(stats.parameters)} ({stats.parameters}), "
-                 f"MACs {format_count(stats.macs)} ({stats.macs})")
-    peaks = ", ".join(f"subgraph {s.index}: {format_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
+                 f"MACs {at_least(stats.macs_lower_bound)}{format_count(stats.macs)} ({stats.macs})")
+    peaks = ", ".join(f"subgraph {s.index}: {at_least(s.peak_activation.lower_bound)}"
+                      f"{format_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
     lines.append(f"  peak activation memory (estimate) {peaks}")
     lines.append("    " + PEAK_MEMORY_METHOD)
+    if stats.resolved is not None:
+        lines.append(f"  shapes resolved by the interpreter at {stats.resolved.inputs_text(model.subgraphs[0])}"
+                     + (f" ({len(stats.resolved.run_shaped):,} tensors sized by a run on zeros)"
+                        if stats.resolved.run_shaped else ""))
+    warning = lower_bound_warning(model, stats, hint=_cli_hint(model))
+    if warning:
+        lines.append(f"  warning: {warning}")
     if stats.custom_ops:
         lines.append("  custom ops: " + ", ".join(stats.custom_ops))
     if stats.flex_ops:
@@ -320,7 +418,7 @@ def format_model_text(model: Model, stats: ModelStats | None = None) -> str:
                 extra.append(" ".join(f"{k}->subgraph {v}" for k, v in op.subgraph_refs.items()))
             macs = sg_stats.macs_by_operator.get(op.index)
             if macs:
-                extra.append(f"{format_count(macs)} MACs")
+                extra.append(f"{at_least(op.index in sg_stats.macs_lower_bound_ops)}{format_count(macs)} MACs")
             tail = ("  " + "; ".join(extra)) if extra else ""
             lines.append(f"    {op.index:4d} {op.opcode} v{op.version}: {ins} -> {outs}{tail}")
     return "\n".join(lines)

@@ -191,7 +191,7 @@ def _variant(mode: str, kind: str, reference: Model, settings: LabSettings, runt
     top1 = sqnr = worst = evaluation_error = None
     if evaluation.samples:
         try:
-            comparison = compare_models(reference, [final_path], evaluation, runtime)
+            comparison = compare_models(reference, [final_path], evaluation, runtime, isolated=False)
             candidate = comparison.candidates[0]
             evaluation_error = candidate.error
             if candidate.outputs:

@@ -25,6 +25,7 @@ from ..delegates.engine import DELEGATES, DelegateReport, analyze
 from ..delegates.settings import DelegateSettings
 from ..files import write_new_file
 from ..formatting import format_bytes, format_count, format_metric, format_number, format_percent
+from ..inspection.shapes import dynamic_inputs, input_shapes
 from ..inspection.stats import model_stats
 from ..lab.results import LabResult
 from ..reading.reader import read_model
@@ -48,6 +49,9 @@ class ReportRequest:
     # page), shown as it is; None: no comparison.
     comparison: ComparisonRequest | ComparisonRun | None = None
     lab: LabResult | None = None
+    # --input-shape values: MACs and memory at the shapes the interpreter resizes to (needs the worker).
+    input_shapes: tuple[str, ...] = ()
+    resolve_shapes: bool = False  # resolve at the model's stated sizes (and `input_shapes`)
 
 
 def build_report(request: ReportRequest, worker: RuntimeWorker | None = None, *, progress: Progress | None = None,
@@ -63,7 +67,12 @@ def build_report(request: ReportRequest, worker: RuntimeWorker | None = None, *,
 
     step("reading the model")
     with read_model(request.model) as model:
-        stats = model_stats(model)
+        resolved = None
+        if (request.input_shapes or request.resolve_shapes) and dynamic_inputs(model):
+            if worker is None:
+                raise ValueError("resolving input shapes needs the interpreter's worker")
+            resolved = worker.resolve_shapes(model.path, input_shapes(model, request.input_shapes))
+        stats = model_stats(model, resolved)
         context: dict[str, Any] = {
             "title": os.path.basename(model.path),
             "generated": (now or datetime.datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M %Z").strip(),

@@ -13,6 +13,7 @@ import numpy as np
 from ..comparison.results import WORST_COUNT, Comparison, OutputAgreement, RankedClass
 from ..comparison.inputs import Sample
 from ..comparison.run import ComparisonRun
+from ..metrics import SUSPECT_RMSE_OVER_SCALE
 from .plot import SERIES_COLORS, layer_plot
 
 THUMBNAIL_SIZE = 64
@@ -36,7 +37,15 @@ def comparison_section(run: ComparisonRun) -> dict[str, Any]:
             "unmatched": len(c.unmatched),
             "worst": [{"op": w.op, "op_index": w.op_index, "tensor": w.reference_name, "how": w.how,
                        "sqnr_db": w.metrics.sqnr_db, "rmse_over_scale": w.metrics.rmse_over_scale,
-                       "cosine": w.metrics.cosine} for w in worst],
+                       "cosine": w.metrics.cosine,
+                       "isolated_sqnr_db": w.isolated.sqnr_db if w.isolated else None,
+                       "own_sqnr_db": w.isolated_own.sqnr_db if w.isolated_own else None,
+                       "own_rmse_over_scale": w.isolated_own.rmse_over_scale if w.isolated_own else None,
+                       "suspect": w.suspect} for w in worst],
+            "isolated": c.isolated,
+            "isolated_note": c.isolated_note,
+            "suspect": sum(layer.suspect for layer in c.layers),
+            "suspect_steps": SUSPECT_RMSE_OVER_SCALE,
             "outputs": [_output(o) for o in c.outputs],
         })
     return {

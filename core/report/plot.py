@@ -42,6 +42,8 @@ def layer_plot(candidates: Sequence[tuple[CandidateComparison, str]]) -> dict[st
     if not series:
         return None
     finite = [y for *_, points in series for _, y, _ in points if math.isfinite(y)]
+    finite += [layer.isolated.sqnr_db for *_, points in series for _, _, layer in points  # the dashed curve too
+               if layer.isolated is not None and math.isfinite(layer.isolated.sqnr_db)]
     low = min(finite, default=0.0)
     high = max(finite, default=60.0)
     low, high = math.floor(min(low, 0.0) / 10) * 10, math.ceil(max(high, low + 10) / 10) * 10
@@ -64,6 +66,8 @@ def layer_plot(candidates: Sequence[tuple[CandidateComparison, str]]) -> dict[st
             "name": c.file_name,
             "color": color,
             "polyline": " ".join(f"{px(x)},{py(y)}" for x, y, _ in points),
+            "isolated": " ".join(f"{px(x)},{py(layer.isolated.sqnr_db)}" for x, _, layer in points
+                                 if layer.isolated is not None and not math.isnan(layer.isolated.sqnr_db)),
             "worst": [{"x": px(x), "y": py(y), "label": f"{layer.op} #{layer.op_index}: {format_metric('sqnr_db', y)} dB"}
                       for x, y, layer in points if layer.reference_tensor in worst],
         })

@@ -11,7 +11,7 @@ import numpy as np
 from ..delegates.engine import DelegateReport
 from ..formatting import elide_middle, format_quantization, format_shape, shape_dims
 from ..inspection.stats import ModelStats
-from ..inspection.summary import size_breakdown
+from ..inspection.summary import at_least, lower_bound_warning, size_breakdown
 from ..reading.model import Model, Subgraph, Tensor
 
 # Op tables with more rows than this start collapsed (dp_net has 2,338 ops).
@@ -38,7 +38,13 @@ def overview(model: Model, stats: ModelStats) -> dict[str, Any]:
         "subgraphs": len(model.subgraphs),
         "parameters": stats.parameters,
         "macs": stats.macs,
+        "macs_at_least": at_least(stats.macs_lower_bound),
         "peak_activation": [sg.peak_activation.bytes for sg in stats.subgraphs],
+        "peak_at_least": [at_least(sg.peak_activation.lower_bound) for sg in stats.subgraphs],
+        "shapes": ("the interpreter's shapes for " + stats.resolved.inputs_text(model.subgraphs[0]))
+                  if stats.resolved is not None else "static shapes",
+        "shape_warning": lower_bound_warning(
+            model, stats, hint="resolve them with tflite-inspector report --input-shape NAME=DIMS, or in the app"),
         "size_breakdown": [(name.replace("_", " "), value, value / model.size_bytes if model.size_bytes else 0)
                            for name, value in breakdown.items()],
         "weights_by_dtype": sorted(stats.weight_bytes_by_dtype.items(), key=lambda kv: -kv[1]),
@@ -107,8 +113,10 @@ def subgraph_section(model: Model, sg: Subgraph, stats: ModelStats) -> dict[str,
         return out
 
     macs = stats.subgraphs[sg.index].macs_by_operator
+    lower_bound_ops = set(stats.subgraphs[sg.index].macs_lower_bound_ops)
     ops = [{"index": op.index, "opcode": op.opcode, "version": op.version, "inputs": names(op.inputs),
-            "outputs": names(op.outputs), "macs": macs.get(op.index)} for op in sg.operators]
+            "outputs": names(op.outputs), "macs": macs.get(op.index),
+            "macs_at_least": at_least(op.index in lower_bound_ops)} for op in sg.operators]
     quantized = [_quantized_tensor(t) for t in tensors if t.quantization is not None and t.quantization.is_quantized]
     return {
         "index": sg.index,
@@ -118,6 +126,7 @@ def subgraph_section(model: Model, sg: Subgraph, stats: ModelStats) -> dict[str,
         "ops": ops,
         "ops_open": len(ops) <= OPEN_OP_TABLE_LIMIT,
         "macs": stats.subgraphs[sg.index].macs,
+        "macs_at_least": at_least(stats.subgraphs[sg.index].macs_lower_bound),
         "quantized": quantized,
         "quantized_open": len(quantized) <= OPEN_OP_TABLE_LIMIT,
     }

@@ -7,10 +7,11 @@ in native code becomes a `RuntimeFailure` here, never the end of the caller's pr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..inspection.shapes import MAX_TENSOR_BYTES, ResolvedShapes
 from .interpreter_child import interpreter_main
 from .process import DEFAULT_TIMEOUT_S, WorkerProcess
 from .protocol import (
@@ -22,6 +23,7 @@ from .protocol import (
     InterpreterDetails,
     Latency,
     LatencyRequest,
+    ResizeRequest,
     SampleResult,
     TensorIndexPair,
     TensorPairRequest,
@@ -43,6 +45,21 @@ class RuntimeWorker(WorkerProcess):
 
     def interpreter_details(self, path: str) -> InterpreterDetails:
         return self.request(DetailsRequest(str(path)))
+
+    def resolve_shapes(self, path: str, inputs: Mapping[int, Sequence[int]],
+                       max_bytes: int = MAX_TENSOR_BYTES) -> ResolvedShapes:
+        """Subgraph 0's tensor shapes after the interpreter resized `inputs` (input tensor ->
+        shape, checked beforehand by inspection.shapes.input_shapes) and allocated the tensors:
+        the shapes the runtime will run at. Raises RuntimeFailure when the interpreter refuses."""
+        answer = self.request(ResizeRequest(str(path), tuple((int(i), tuple(int(d) for d in dims))
+                                                             for i, dims in inputs.items()), max_bytes))
+        return ResolvedShapes(
+            inputs={int(i): tuple(int(d) for d in dims) for i, dims in inputs.items()},
+            shapes={t.index: t.shape for t in answer.tensors},
+            run_shaped=answer.run_shaped,
+            unresolved=answer.unresolved,
+            run_error=answer.run_error,
+        )
 
     def default_delegate_nodes(self, path: str) -> DefaultDelegateNodes:
         """The DELEGATE nodes XNNPACK (the default delegate) puts into subgraph 0."""

@@ -17,19 +17,24 @@ from typing import Any
 
 import numpy as np
 
-from ..metrics import tensor_error
+from ..metrics import ErrorMetrics, tensor_error
 from ..reading.tensor_data import dequantize_array, quantize_array
 from .process import serve
 from .protocol import (
     CandidateOnSample,
+    CandidateRun,
     CompareRequest,
     DefaultDelegateNodes,
     DelegateNode,
     DelegateNodesRequest,
     DetailsRequest,
     InterpreterDetails,
+    IsolatedRun,
     Latency,
     LatencyRequest,
+    ResizedShapes,
+    ResizedTensor,
+    ResizeRequest,
     SampleResult,
     TensorDetails,
     TensorPairRequest,
@@ -50,6 +55,7 @@ def interpreter_main(conn: multiprocessing.connection.Connection) -> None:
         DetailsRequest: lambda request: _details(litert, request),
         DelegateNodesRequest: lambda request: _default_delegate_nodes(litert, request),
         LatencyRequest: lambda request: _latency(litert, request),
+        ResizeRequest: lambda request: _resize(litert, request),
         CompareRequest: runs.compare,
         TensorPairRequest: runs.tensor_pair_values,
     })
@@ -125,6 +131,111 @@ def _latency(litert: Any, request: LatencyRequest) -> Latency:
     return Latency(tuple(times), model_nodes, delegate_nodes)
 
 
+def _address_space() -> int | None:
+    """The worker's mapped bytes now (Linux), or None where that cannot be read."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class _MemoryCap:
+    """While in effect, the worker may map at most `extra` bytes more than it has now (where the
+    platform allows): a model that asks for more at the shapes given fails its allocation here,
+    in the worker, instead of taking the machine's memory."""
+
+    def __init__(self, extra: int) -> None:
+        self._extra = extra
+        self._saved: tuple[int, int] | None = None
+
+    def __enter__(self) -> None:
+        try:
+            import resource
+        except ImportError:
+            return
+        now = _address_space()
+        if now is None:
+            return
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = now + self._extra
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft == resource.RLIM_INFINITY or cap < soft:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+            self._saved = (soft, hard)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._saved is not None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_AS, self._saved)
+
+
+def _tensor_known(interpreter: Any, index: int) -> bool:
+    """True when the interpreter has memory for the tensor, i.e. knows its size; tensors it sizes
+    only while running (dynamic ones) have none until then."""
+    try:
+        interpreter.tensor(index)()
+    except ValueError:
+        return False
+    return True
+
+
+def _resize(litert: Any, request: ResizeRequest) -> ResizedShapes:
+    """Resize the inputs, allocate, and read every tensor's shape; when the interpreter leaves
+    tensors unsized until it runs (their shape depends on values computed at run time), run once
+    on zeros and read those after. Memory is capped at `max_bytes` over the worker's own."""
+    # Room for the model's file (mapped) and the interpreter's own allocations besides tensors.
+    with _MemoryCap(request.max_bytes + os.path.getsize(request.path) + (256 << 20)):
+        interpreter = litert.Interpreter(
+            model_path=request.path,
+            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        )
+        for index, shape in request.inputs:
+            interpreter.resize_tensor_input(index, list(shape), strict=True)
+        interpreter.allocate_tensors()
+        details = interpreter.get_tensor_details()
+        used = {int(detail["index"]) for detail in interpreter.get_input_details()}
+        for node in interpreter._get_ops_details():
+            used.update(int(i) for i in node["inputs"] if i >= 0)
+            used.update(int(i) for i in node["outputs"] if i >= 0)
+        total = 0
+        pending = []
+        for t in details:
+            index = int(t["index"])
+            if index not in used or np.dtype(t["dtype"]).kind not in "biufc":
+                continue  # strings and resources: no numeric view to ask for, and no MACs or arena bytes
+            if _tensor_known(interpreter, index):
+                total += int(np.prod(t["shape"], dtype=np.int64)) * np.dtype(t["dtype"]).itemsize
+            else:
+                pending.append(index)
+        if total > request.max_bytes:
+            raise ValueError(f"at these input shapes the tensors need {total:,} bytes, more than the "
+                             f"{request.max_bytes:,} allowed")
+        run_error = ""
+        run_shaped: list[int] = []
+        if pending:
+            try:
+                for detail in interpreter.get_input_details():
+                    interpreter.set_tensor(detail["index"], np.zeros(detail["shape"], detail["dtype"]))
+                interpreter.invoke()
+                details = interpreter.get_tensor_details()
+                run_shaped = [i for i in pending if _tensor_known(interpreter, i)]
+            except Exception as e:  # noqa: BLE001 - the shapes known before the run still stand
+                # The interpreter's own words go to its stderr; its exception often has none.
+                run_error = str(e).strip().splitlines()[0] if str(e).strip() else (
+                    "the interpreter could not run the model at these shapes (an op refused them, "
+                    "or they need more memory than allowed)")
+        unresolved = sorted(set(pending) - set(run_shaped))
+        tensors = tuple(
+            ResizedTensor(int(t["index"]), t["name"], tuple(int(d) for d in t["shape"]),
+                          tuple(int(d) for d in t["shape_signature"]))
+            for t in details if int(t["index"]) not in unresolved
+        )
+        return ResizedShapes(tensors, tuple(run_shaped), tuple(unresolved), run_error)
+
+
 @dataclass
 class _Loaded:
     """An interpreter and what every run needs from its details, read once when it is loaded."""
@@ -136,6 +247,22 @@ class _Loaded:
     outputs: list[int]
 
 
+def _to_stored(real: np.ndarray, dtype: Any, quantization: tuple | None) -> np.ndarray:
+    """Real values as a tensor of `dtype` with `quantization` (scales, zero points, axis) holds
+    them: rounded half to even and clipped, per channel along the axis when there are several
+    scales; a plain cast for a float tensor."""
+    if quantization is None or not len(quantization[0]):
+        return np.array(real, dtype=dtype, order="C")  # not ascontiguousarray: it makes a scalar 1-d
+    scales, zero_points, axis = quantization
+    if len(scales) == 1:
+        return quantize_array(real, dtype, float(scales[0]), int(zero_points[0]))
+    view = [1] * real.ndim
+    view[axis] = len(scales)
+    info = np.iinfo(dtype)
+    q = np.rint(real / np.reshape(scales, view).astype(np.float32)) + np.reshape(zero_points, view)
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
 class _PreservingInterpreters:
     """Interpreters kept across requests, all tensors preserved, delegates off (a delegate
     computes its partition's intermediates in its own memory, out of reach).
@@ -143,7 +270,7 @@ class _PreservingInterpreters:
     Keyed by path and the file's size and modification time, so an edited file reloads.
     """
 
-    def __init__(self, litert: Any, keep: int = 8) -> None:
+    def __init__(self, litert: Any, keep: int = 16) -> None:
         self._litert = litert
         self._keep = keep
         self._cache: dict[str, _Loaded] = {}
@@ -214,6 +341,9 @@ class _PreservingInterpreters:
         # The reference's tensors are read once, as views into its interpreter, which stay valid
         # while the candidates run in theirs; copied only when a candidate is the same file.
         needed = {pair.reference for candidate in request.candidates for pair in candidate.pairs}
+        needed.update(r for candidate in request.candidates if candidate.isolated for r in candidate.isolated.feeds)
+        needed.update(r for candidate in request.candidates if candidate.rounded_reference
+                      for r in candidate.rounded_reference.feeds)
         same_file = any(candidate.path == request.reference for candidate in request.candidates)
         ref_values = {r: self._real(ref, r, copy=same_file) for r in needed}
         results = []
@@ -226,10 +356,70 @@ class _PreservingInterpreters:
                     scale, axis = (quant[0], quant[2]) if quant else (None, 0)
                     metrics.append(tensor_error(ref_values[pair.reference], self._real(cand, pair.candidate), scale,
                                                 axis))
-                results.append(CandidateOnSample(tuple(metrics), self._outputs(cand)))
+                outputs = self._outputs(cand)
+                isolated, own, isolated_error = (), (), None
+                if candidate.isolated is not None:
+                    try:
+                        isolated, own = self._isolated(candidate, ref_values)
+                    except Exception as e:  # noqa: BLE001 - the end-to-end numbers stand without it
+                        isolated_error = f"{type(e).__name__}: {e}".strip()
+                results.append(CandidateOnSample(tuple(metrics), outputs, isolated=isolated, isolated_own=own,
+                                                 isolated_error=isolated_error))
             except Exception as e:  # noqa: BLE001 - the interpreter's message, for this candidate only
                 results.append(CandidateOnSample(error=f"{type(e).__name__}: {e}".strip()))
         return SampleResult(ref_outputs, tuple(results))
+
+    def _feed(self, run: IsolatedRun, ref_values: dict[int, np.ndarray]) -> _Loaded:
+        """Run an isolated model (comparison/isolation.py): each input gets its reference tensor's
+        real values, rounded first where the run says, then converted to the input's dtype and
+        quantization."""
+        loaded = self._get(run.path)
+        if len(loaded.inputs) != len(run.feeds):
+            raise ValueError(f"the isolated model has {len(loaded.inputs)} inputs; {len(run.feeds)} feeds were given")
+        for k, ((index, dtype, _scale, _zero_point), reference) in enumerate(zip(loaded.inputs, run.feeds)):
+            shape = loaded.interpreter.get_tensor(index).shape
+            real = np.reshape(ref_values[reference], shape)
+            rounding = run.rounding[k] if k < len(run.rounding) else None
+            if rounding is not None:
+                stored_as, scales, zero_points, axis = rounding
+                stored = _to_stored(real, np.dtype(stored_as), (np.asarray(scales), np.asarray(zero_points), axis)
+                                    if scales else None)
+                real = dequantize_array(stored, np.asarray(scales), np.asarray(zero_points), axis) if scales \
+                    else stored.astype(np.float32)
+            loaded.interpreter.set_tensor(index, _to_stored(real, dtype, loaded.quantization.get(index)))
+        loaded.interpreter.invoke()
+        return loaded
+
+    def _isolated(self, candidate: CandidateRun, ref_values: dict[int, np.ndarray],
+                  ) -> tuple[tuple[ErrorMetrics | None, ...], tuple[ErrorMetrics | None, ...]]:
+        """Each pair's error with the candidate's op alone on the reference's activations: against
+        the reference's tensor, and against the reference's op on the same rounded inputs (None
+        where an isolated model does not produce the tensor)."""
+        assert candidate.isolated is not None
+        isolated = self._feed(candidate.isolated, ref_values)
+        produced = set(isolated.outputs)
+        cand_values = {}
+        metrics: list[ErrorMetrics | None] = []
+        for pair in candidate.pairs:
+            if pair.candidate not in produced:
+                metrics.append(None)
+                continue
+            quant = isolated.quantization.get(pair.candidate)
+            scale, axis = (quant[0], quant[2]) if quant else (None, 0)
+            cand_values[pair.candidate] = self._real(isolated, pair.candidate, copy=True)
+            metrics.append(tensor_error(ref_values[pair.reference], cand_values[pair.candidate], scale, axis))
+        own: list[ErrorMetrics | None] = []
+        if candidate.rounded_reference is not None:
+            rounded = self._feed(candidate.rounded_reference, ref_values)
+            rounded_out = set(rounded.outputs)
+            for pair in candidate.pairs:
+                if pair.candidate not in cand_values or pair.reference not in rounded_out:
+                    own.append(None)
+                    continue
+                quant = isolated.quantization.get(pair.candidate)
+                scale, axis = (quant[0], quant[2]) if quant else (None, 0)
+                own.append(tensor_error(self._real(rounded, pair.reference), cand_values[pair.candidate], scale, axis))
+        return tuple(metrics), tuple(own)
 
     def tensor_pair_values(self, request: TensorPairRequest) -> TensorPairValues:
         ref_loaded = self._run(request.reference, request.values)

@@ -43,6 +43,36 @@ class InterpreterDetails:
 
 
 @dataclass(frozen=True)
+class ResizeRequest:
+    """Resize subgraph 0's inputs (tensor index, shape), delegates off, allocate, and report every
+    tensor's shape; tensors the interpreter sizes only while running are sized by one run on
+    zeros. Refused when the tensors would need more than `max_bytes`."""
+
+    path: str
+    inputs: tuple[tuple[int, tuple[int, ...]], ...]
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class ResizedTensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    shape_signature: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ResizedShapes:
+    """Subgraph 0 as the interpreter shaped it: `tensors` whose shapes it knows (after allocating,
+    or after the run on zeros for those in `run_shaped`), `unresolved` those it left unsized."""
+
+    tensors: tuple[ResizedTensor, ...]
+    run_shaped: tuple[int, ...]
+    unresolved: tuple[int, ...]
+    run_error: str  # why the run on zeros failed, when one was needed
+
+
+@dataclass(frozen=True)
 class DelegateNodesRequest:
     """Load a model with the default op resolver, which applies XNNPACK, and list its DELEGATE nodes."""
 
@@ -95,9 +125,25 @@ class TensorIndexPair(NamedTuple):
 
 
 @dataclass(frozen=True)
+class IsolatedRun:
+    """The candidate's isolated model (a file, comparison/isolation.py) and, for each of its
+    inputs in order, the reference tensor whose real values it gets (converted to the input's
+    dtype and quantization as the interpreter reports them)."""
+
+    path: str
+    feeds: tuple[int, ...]
+    # Per feed, a rounding applied to the real values first (quantized and dequantized again):
+    # (numpy dtype name, scales, zero points, axis), or None for none. Empty: none at all.
+    rounding: tuple[tuple[str, tuple[float, ...], tuple[int, ...], int] | None, ...] = ()
+
+
+@dataclass(frozen=True)
 class CandidateRun:
     path: str
     pairs: tuple[TensorIndexPair, ...]
+    isolated: IsolatedRun | None = None  # also run each op alone on the reference's activations
+    # ... and the reference's ops alone on the inputs rounded as the candidate rounds them
+    rounded_reference: IsolatedRun | None = None
 
 
 @dataclass(frozen=True)
@@ -113,11 +159,17 @@ class CompareRequest:
 @dataclass(frozen=True)
 class CandidateOnSample:
     """One candidate on one sample: the error of each matched pair, in the order of its pairs, and
-    its outputs as float32 (None for an output too large to send back); or why it could not run."""
+    its outputs as float32 (None for an output too large to send back); or why it could not run.
+    `isolated`: each pair's error with its op run alone (None where it was not), when asked for;
+    `isolated_own`: the same outputs against the reference's op on the same rounded inputs;
+    `isolated_error`: why the isolated model could not run (the end-to-end numbers stand)."""
 
     metrics: tuple[ErrorMetrics, ...] = ()
     outputs: tuple[np.ndarray | None, ...] = ()
     error: str | None = None
+    isolated: tuple[ErrorMetrics | None, ...] = ()
+    isolated_own: tuple[ErrorMetrics | None, ...] = ()  # against the rounded reference: input rounding left out
+    isolated_error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -190,6 +190,8 @@ class LayersPanel(QWidget):
                 y=np.array([metric_value(candidate.layers[i].metrics, metric) for i in plotted]),
                 positions=np.array(plotted),
                 worst=np.array([at[p] for p in candidate.worst_plotted(metric)], dtype=np.int64),
+                isolated=np.array([metric_value(candidate.layers[i].isolated, metric) if candidate.layers[i].isolated
+                                   else np.nan for i in plotted]) if candidate.isolated else None,
             ))
         self.layer_plot.set_series(series, METRIC_TITLES[metric], loggable and self.page.log_scale,
                                    f"worst {WORST_COUNT} per candidate")

@@ -205,9 +205,12 @@ class DelegateBar(QWidget):
         if isinstance(state, str):
             return f"{label} could not be analysed: {state}"
         report = state.report
+        checked = info.key == XNNPACK and self.page.runtime is not None and not self.page.runtime_checking
+        # Once the runtime has answered, the rules' numbers are named a prediction and the runtime's
+        # follow them: neither is shown as the other.
         text = (f"{label} takes {report.ops_supported:,} of {report.ops_total:,} ops "
                 f"({format_share(report.ops_supported, report.ops_total)}) in {report.partitions:,} "
-                f"partition{'' if report.partitions == 1 else 's'}")
+                f"partition{'' if report.partitions == 1 else 's'}{' by its rules' if checked else ''}")
         if info.key == XNNPACK:
             if self.page.runtime_checking:
                 text += " · checking against the runtime…"

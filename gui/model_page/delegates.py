@@ -198,14 +198,18 @@ def runtime_column(comparison: RuntimeComparison, sg_index: int) -> ExtraColumn:
 
 
 def runtime_summary(comparison: RuntimeComparison, subgraphs: int) -> str:
+    """How far the runtime agrees with the rules, and what it did: the ops it delegated and the
+    partitions (DELEGATE nodes) it made, beside the rules' numbers shown before it."""
     agree = sum(op.agrees for op in comparison.ops)
     total = len(comparison.ops)
     where = " of subgraph 0" if subgraphs > 1 else ""
     text = f"runtime agrees on {agree:,} of {total:,} ops{where} ({format_share(agree, total)})"
     if agree < total:
         text += f"; {total - agree:,} highlighted"
+    delegated = sum(op.delegated for op in comparison.ops)
     partitions = "partition" if comparison.partitions == 1 else "partitions"
-    return f"{text} · XNNPACK made {comparison.partitions} {partitions}"
+    return (f"{text} · the interpreter's XNNPACK delegated {delegated:,} of {total:,} ops "
+            f"({format_share(delegated, total)}) in {comparison.partitions:,} {partitions}")
 
 
 def verdict_html(label: str, state: DelegateResult | str | None, sg_index: int, op_index: int,
@@ -218,10 +222,13 @@ def verdict_html(label: str, state: DelegateResult | str | None, sg_index: int, 
     verdict = state.report.verdict(sg_index, op_index)
     if verdict is None:
         return ""
+    # Once the runtime has answered, the rules' verdict is labelled a prediction wherever the
+    # runtime did otherwise, so no reason reads as what happened when it did not.
+    contradicted = runtime is not None and not runtime.agrees
     if verdict.supported:
-        html = [f"<h4>On {escape(label)}: {TAKEN} taken</h4>"]
+        html = [f"<h4>On {escape(label)}: {TAKEN} taken{' by the rules' if contradicted else ''}</h4>"]
     else:
-        html = [f"<h4>On {escape(label)}: stays on the CPU</h4><ol>"]
+        html = [f"<h4>On {escape(label)}: {'the rules say it stays' if contradicted else 'stays'} on the CPU</h4><ol>"]
         for reason in verdict.reasons:
             html.append(f"<li>{escape(reason.text)}<br>"
                         f"<small style='{SOURCE_STYLE}'>{escape(reason.source)}</small></li>")

@@ -17,6 +17,7 @@ from .delegate_state import AnalysisKey, DelegateInfo
 
 if TYPE_CHECKING:  # the rule engine loads after the model is on screen (prepare_delegates)
     from ...core.delegates.runtime_check import OpDelegation, RuntimeComparison
+    from ...core.inspection.stats import ModelStats
     from .loading import LoadedModel
 
 XNNPACK = "xnnpack"  # the one delegate the interpreter here runs, so the one checked against it
@@ -24,7 +25,8 @@ XNNPACK = "xnnpack"  # the one delegate the interpreter here runs, so the one ch
 
 class ModelPage:
     """The state of one model's page. Aspects notified: "subgraph", "delegates" (the rule tables
-    were read), "delegate" (the chosen one), "settings", "runtime"."""
+    were read), "delegate" (the chosen one), "settings", "runtime", "shapes" (the figures are now
+    at the shapes the interpreter resolved)."""
 
     def __init__(self, loaded: LoadedModel) -> None:
         self.loaded = loaded
@@ -112,6 +114,16 @@ class ModelPage:
     def runtime_failed(self, message: str) -> None:
         self.runtime_checking, self.runtime_error = False, message
         self.changed.notify("runtime")
+
+    # -- shapes the interpreter resolved ----------------------------------------------------------
+
+    def shapes_resolved(self, stats: ModelStats, overview: str) -> None:
+        """The model's figures at the interpreter's shapes (stats.resolved) and the overview made
+        from them replace the static ones; the rows are made again from them when shown."""
+        self.loaded.stats = stats
+        self.loaded.overview = overview
+        self.loaded.rows.clear()
+        self.changed.notify("shapes")
 
     def runtime_row(self, sg_index: int, op_index: int) -> OpDelegation | None:
         """What the runtime did with an op, when the chosen delegate is the one it was checked for."""

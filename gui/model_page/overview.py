@@ -11,15 +11,20 @@ puts `delegate_summary_html` in place of DELEGATES_MARKER as reports come in.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...core.formatting import format_bytes, format_count, format_quantization, format_share, tensor_shape_text
 from ...core.inspection.stats import PEAK_MEMORY_METHOD, ModelStats
-from ...core.inspection.summary import size_breakdown
+from ...core.inspection.summary import at_least, lower_bound_warning, size_breakdown
 from ...core.reading.model import Model, Tensor
 from .delegate_state import DelegateInfo, DelegateResult
 
+if TYPE_CHECKING:
+    from ...core.delegates.engine import DelegateReport, OpVerdict
+    from ...core.delegates.runtime_check import RuntimeComparison
+
 DELEGATES_MARKER = "<!-- delegates -->"
+RUNTIME_ROW_LABEL = "↳ runtime"  # the interpreter's row, under the delegate's predicted one
 TOP_REASONS = 5
 _BAR_CELLS = 20
 _OPS_COLOR = "#4a7bd0"
@@ -47,6 +52,14 @@ def _tensor_cell(sg_index: int, t: Tensor) -> str:
             f"{escape(tensor_shape_text(t))} {t.dtype}" + (f' <span class="muted">{escape(q)}</span>' if q else ""))
 
 
+def _shapes_used(model: Model, stats: ModelStats) -> str:
+    if stats.resolved is None:
+        return "at static shapes"
+    run = len(stats.resolved.run_shaped)
+    return (f"at the interpreter's shapes for {stats.resolved.inputs_text(model.subgraphs[0])}"
+            + (f" ({run:,} tensors sized by a run on zeros)" if run else ""))
+
+
 def _bar(fraction: float) -> str:
     # Rich text ignores widths of nested tables; a run of block characters scales reliably.
     return f'<span style="color:#4a7bd0">{"█" * max(1, round(30 * fraction))}</span>'
@@ -61,12 +74,17 @@ def overview_html(model: Model, stats: ModelStats) -> str:
         ("Description", escape(model.description) or "—"),
         ("Min runtime version", escape(model.min_runtime_version or "—")),
         ("Parameters", f"{format_count(stats.parameters)} ({stats.parameters:,})"),
-        ("MACs", f"{format_count(stats.macs)} ({stats.macs:,}) at static shapes"),
+        ("MACs", f"{at_least(stats.macs_lower_bound)}{format_count(stats.macs)} "
+                 f"({at_least(stats.macs_lower_bound)}{stats.macs:,}) {escape(_shapes_used(model, stats))}"),
         ("Peak activation memory",
-         ", ".join(f"subgraph {s.index}: {format_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
+         ", ".join(f"subgraph {s.index}: {at_least(s.peak_activation.lower_bound)}"
+                   f"{format_bytes(s.peak_activation.bytes)}" for s in stats.subgraphs)
          + ' <span class="muted">(estimate)</span>'),
     ]
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>")
+    shape_warning = lower_bound_warning(model, stats, hint="give the input shape above and press Resolve shapes")
+    if shape_warning:
+        parts.append(f'<p class="warn">⚠ {escape(shape_warning)}</p>')
     parts.append(f'<p class="muted">{escape(PEAK_MEMORY_METHOD)}</p>')
     for w in model.warnings:
         parts.append(f'<p class="warn">⚠ {escape(w)}</p>')
@@ -163,11 +181,14 @@ def _share_bar(fraction: float | None, color: str) -> str:
             f'<span style="color:#999">{"░" * (_BAR_CELLS - filled)}</span>')
 
 
-def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_error: str = "") -> str:
+def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_error: str = "",
+                          runtime: RuntimeComparison | None = None, subgraphs: int = 1) -> str:
     """Per delegate: ops and MACs taken, partitions, the top reasons ops stay on the CPU, graph notes.
 
     `entries` are (info, label, state) with state a DelegateResult, an error message,
-    or None while the report is computed.
+    or None while the report is computed. With `runtime` (what the interpreter's XNNPACK
+    delegated, after "Check against runtime") the XNNPACK row, its partitions and its reasons
+    are shown next to what the runtime did: the rules' numbers are a prediction.
     """
     parts = ["<h3>Delegates</h3>"]
     if setup_error:
@@ -198,23 +219,53 @@ def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_er
             f'<td class="num">{"—" if fraction is None else format_share(fraction, 1.0)}</td>'
             f"<td>{_share_bar(fraction, _MACS_COLOR)}</td>"
             f'<td class="num">{report.partitions:,}</td></tr>')
-        details.append(_delegate_details(name, report))
+        checked = runtime if runtime is not None and runtime.delegate == info.key else None
+        if checked is not None:
+            parts.append(_runtime_row(report, checked, subgraphs))
+        details.append(_delegate_details(name, report, checked))
     parts.append("</table>")
+    if runtime is not None:
+        parts.append('<p class="muted">Rows without "runtime" are the rules\' prediction; the runtime row is what '
+                     "the LiteRT interpreter's XNNPACK delegate did with subgraph 0 on this machine.</p>")
     parts.extend(d for d in details if d)
     return "".join(parts)
 
 
-def _delegate_details(name: str, report: Any) -> str:
+def _runtime_row(report: DelegateReport, runtime: RuntimeComparison, subgraphs: int) -> str:
+    """The interpreter's numbers under the delegate's predicted row: ops of subgraph 0 it delegated,
+    their share of subgraph 0's MACs, and the DELEGATE nodes it made."""
+    verdicts = report.subgraph_verdicts(0)
+    total = len(runtime.ops)
+    delegated = sum(op.delegated for op in runtime.ops)
+    macs_total = sum(v.macs for v in verdicts)
+    fraction = None if macs_total == 0 else sum(v.macs for v in verdicts if v.index in runtime.delegated) / macs_total
+    where = ", subgraph 0" if subgraphs > 1 else ""
+    return (f'<tr><td class="muted">{RUNTIME_ROW_LABEL} (LiteRT interpreter{where})</td>'
+            f'<td class="num">{delegated:,} / {total:,}</td>'
+            f'<td class="num">{format_share(delegated, total)}</td>'
+            f"<td>{_share_bar(delegated / total if total else None, _OPS_COLOR)}</td>"
+            f'<td class="num">{"—" if fraction is None else format_share(fraction, 1.0)}</td>'
+            f"<td>{_share_bar(fraction, _MACS_COLOR)}</td>"
+            f'<td class="num">{runtime.partitions:,}</td></tr>')
+
+
+def _delegate_details(name: str, report: DelegateReport, runtime: RuntimeComparison | None = None) -> str:
     groups = report.fallbacks_by_reason()
-    if not groups and not report.graph_notes:
+    if not groups and not report.graph_notes and runtime is None:
         return ""
-    parts = [f"<h4>{name}{': ops left on the CPU, by first reason' if groups else ''}</h4>"]
+    heading = ": ops left on the CPU, by first reason" if groups else ""
+    if groups and runtime is not None:
+        heading = ": ops the rules leave on the CPU, by first reason, and what the runtime did with them"
+    parts = [f"<h4>{name}{heading}</h4>"]
     for note in report.graph_notes:
         parts.append(f'<p class="warn">⚠ {escape(note.text)} <span class="source">({escape(note.source)})</span></p>')
+    if runtime is not None:
+        parts.append(f"<p>{escape(_runtime_sentence(report, runtime))}</p>")
     if groups:
         parts.append("<table>")
         for reason, ops in list(groups.items())[:TOP_REASONS]:
-            parts.append(f'<tr><td class="num">{len(ops):,}</td><td>{escape(reason)}</td></tr>')
+            parts.append(f'<tr><td class="num">{len(ops):,}</td><td>{escape(reason)}</td>'
+                         + (_runtime_cell(ops, runtime) if runtime is not None else "") + "</tr>")
         rest = list(groups.values())[TOP_REASONS:]
         if rest:
             more = sum(len(ops) for ops in rest)
@@ -222,3 +273,33 @@ def _delegate_details(name: str, report: Any) -> str:
                          f'({more:,} op{"s" if more > 1 else ""})</td></tr>')
         parts.append("</table>")
     return "".join(parts)
+
+
+def _runtime_sentence(report: DelegateReport, runtime: RuntimeComparison) -> str:
+    predicted = report.subgraph_verdicts(0)
+    taken = sum(v.supported for v in predicted)
+    delegated = sum(op.delegated for op in runtime.ops)
+    agree = sum(op.agrees for op in runtime.ops)
+    total = len(runtime.ops)
+    predicted_partitions = len(report.subgraph_partitions(0))
+    text = (f"Runtime check (subgraph 0): the rules predict {taken:,} of {total:,} ops in {predicted_partitions:,} "
+            f"partition{'' if predicted_partitions == 1 else 's'}; the interpreter delegated {delegated:,} in "
+            f"{runtime.partitions:,} partition{'' if runtime.partitions == 1 else 's'}. They agree on {agree:,} of "
+            f"{total:,} ops ({format_share(agree, total)}).")
+    wrong = runtime.disagreements()
+    if wrong:
+        shown = ", ".join(f"#{op.index} {op.opcode} ({'delegated' if op.delegated else 'CPU'})" for op in wrong[:5])
+        text += f" Where they differ, the runtime did: {shown}" + (f" and {len(wrong) - 5:,} more." if len(wrong) > 5
+                                                                 else ".")
+    return text
+
+
+def _runtime_cell(ops: list[OpVerdict], runtime: RuntimeComparison) -> str:
+    """Next to a reason of the rules: how many of its ops the runtime nevertheless delegated."""
+    ours = [v for v in ops if v.subgraph == 0]
+    if not ours:
+        return '<td class="muted">not in subgraph 0</td>'
+    delegated = sum(v.index in runtime.delegated for v in ours)
+    if delegated == 0:
+        return '<td class="muted">runtime: on the CPU too</td>'
+    return f'<td class="warn">runtime: {delegated:,} of {len(ours):,} delegated</td>'

@@ -41,6 +41,7 @@ from .loading import LoadedModel
 from .delegate_state import prepare_delegates
 from .model import ModelPage
 from .overview import DELEGATES_MARKER, delegate_summary_html
+from .shape_bar import shape_bar_for
 from .rows import OPERATOR_COLUMNS, TENSOR_COLUMNS
 
 if TYPE_CHECKING:
@@ -97,6 +98,15 @@ class ModelView(QWidget):
         self.overview.setOpenLinks(False)
         self.overview.anchorClicked.connect(lambda url: self.follow_link(url.toString()))
         self._overview_in_widget = ""
+        # Models with dynamic inputs get the input-shape field above the Overview.
+        self.shape_bar = shape_bar_for(page)
+        overview_page: QWidget = self.overview
+        if self.shape_bar is not None:
+            overview_page = QWidget()
+            overview_layout = QVBoxLayout(overview_page)
+            overview_layout.setContentsMargins(0, 4, 0, 0)
+            overview_layout.addWidget(self.shape_bar)
+            overview_layout.addWidget(self.overview, 1)
 
         op_rows, t_rows = loaded.rows_for(0)
         self.op_model = RowTableModel(OPERATOR_COLUMNS, op_rows, self, extra_position=_OP_EXTRA_POSITION)
@@ -123,7 +133,7 @@ class ModelView(QWidget):
             lambda current, _previous: self._row_chosen("tensor", current))
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.overview, "Overview")
+        self.tabs.addTab(overview_page, "Overview")
         self.tabs.addTab(operators_page, "Operators")
         self.tabs.addTab(self.tensor_table, "Tensors")
         # The Graph and Compare pages are built the first time they are shown: laying out a graph
@@ -166,8 +176,11 @@ class ModelView(QWidget):
     def _page_changed(self, aspect: str) -> None:
         if aspect == "subgraph":
             self._show_subgraph()
-        elif aspect in ("delegates", "settings"):
+        elif aspect in ("delegates", "settings", "runtime"):  # the runtime's row joins XNNPACK's
             self._render_overview()
+        elif aspect == "shapes":  # the figures are now at the interpreter's shapes
+            self._show_subgraph()
+            self._render_overview(now=True)
 
     def _selection_changed(self, aspect: str) -> None:
         if aspect == "history":
@@ -313,7 +326,8 @@ class ModelView(QWidget):
         infos = self.page.delegates
         entries = summary_entries(infos, self.reports, self.page.settings) if infos is not None else []
         self.overview_html = self.loaded.overview.replace(
-            DELEGATES_MARKER, delegate_summary_html(entries, self.page.delegates_error))
+            DELEGATES_MARKER, delegate_summary_html(entries, self.page.delegates_error, self.page.runtime,
+                                                    len(self.page.model.subgraphs)))
         if now or self.tabs.currentIndex() == OVERVIEW_TAB:
             self._show_overview_html()
 
@@ -485,6 +499,8 @@ class ModelView(QWidget):
             self._compare.close_page()
         self.reports.close()
         self.delegate_bar.close_bar()
+        if self.shape_bar is not None:
+            self.shape_bar.close_bar()
         if self._setup_job is not None:
             self._setup_job.drop()
             self._setup_job = None

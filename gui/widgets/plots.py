@@ -65,8 +65,12 @@ CANDIDATE_COLOR = "#e67e22"
 class LayerSeries:
     """One candidate's curve: a metric per matched tensor, at its op's place in the reference."""
 
-    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, positions: np.ndarray, worst: np.ndarray) -> None:
+    def __init__(self, name: str, x: np.ndarray, y: np.ndarray, positions: np.ndarray, worst: np.ndarray,
+                 isolated: np.ndarray | None = None) -> None:
         self.name = name
+        # The same metric with each op run alone on the reference's activations (drawn dashed);
+        # None when the comparison has no isolated numbers.
+        self.isolated = None if isolated is None else np.asarray(isolated, dtype=np.float64)
         self.x = np.asarray(x, dtype=np.float64)  # op index in the reference, −1 for a model input
         self.y = np.asarray(y, dtype=np.float64)  # NaN where the metric has no value, ±inf kept
         self.positions = np.asarray(positions, dtype=np.int64)  # each point's layer in the candidate's list
@@ -118,11 +122,13 @@ class LayerErrorPlot:
         self.plot.setLabel("bottom", "op in the reference's execution order (model inputs: in the table)")
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextSize="8pt", brush=pg.mkBrush(255, 255, 255, 210))
         self.curves: list[pg.PlotDataItem] = []
+        self.isolated_curves: list[pg.PlotDataItem | None] = []
         self.worst_marks = self._marks("o", 13, pg.mkPen(WORST_COLOR, width=2))
         self.pinned_marks = self._marks("t1", 11, pg.mkPen("#333333", width=1.5))
         self.selected_mark = self._marks("o", 19, pg.mkPen("#000000", width=2))
         self.selected_mark.setZValue(10)
         self._names: list[str] = []
+        self._isolated: list[bool] = []
         self._worst_label = ""
         self._series: list[LayerSeries] = []
         self._shown: list[np.ndarray] = []
@@ -140,29 +146,49 @@ class LayerErrorPlot:
             series, position = points[0].data()
             self._on_click(int(series), int(position))
 
-    def _rebuild(self, names: list[str], worst_label: str) -> None:
-        for curve in self.curves:
+    def _rebuild(self, names: list[str], worst_label: str, isolated: list[bool]) -> None:
+        for curve in [*self.curves, *(c for c in self.isolated_curves if c is not None)]:
             self.plot.removeItem(curve)
         self.legend.clear()
         self.curves = []
-        for i, name in enumerate(names):
+        self.isolated_curves = []
+        for i, (name, with_isolated) in enumerate(zip(names, isolated)):
             color = CANDIDATE_COLORS[i % len(CANDIDATE_COLORS)]
             curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=1.5), symbol="o", symbolSize=6,
-                                    symbolPen=None, symbolBrush=color, name=name)
+                                    symbolPen=None, symbolBrush=color, name=f"{name} · end to end" if with_isolated
+                                    else name)
             curve.sigPointsClicked.connect(self._clicked)
             self.plot.addItem(curve)
             self.curves.append(curve)
+            alone = None
+            if with_isolated:
+                alone = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=1.2, style=Qt.PenStyle.DashLine),
+                                        symbol="s", symbolSize=5, symbolPen=pg.mkPen(color), symbolBrush=None,
+                                        name=f"{name} · isolated (op alone)")
+                alone.sigPointsClicked.connect(self._clicked)
+                self.plot.addItem(alone)
+            self.isolated_curves.append(alone)
         self.legend.addItem(self.worst_marks, worst_label)
         self._pinned_in_legend = False
         self._names = names
+        self._isolated = isolated
         self._worst_label = worst_label
 
     def set_series(self, series: list[LayerSeries], y_title: str, log: bool, worst_label: str) -> None:
         names = [s.name for s in series]
-        if names != self._names or worst_label != self._worst_label:
-            self._rebuild(names, worst_label)
+        isolated = [s.isolated is not None for s in series]
+        if names != self._names or worst_label != self._worst_label or isolated != self._isolated:
+            self._rebuild(names, worst_label, isolated)
         self.plot.setLogMode(x=False, y=log)
-        shown, pinned = pin_values([s.y for s in series], log)
+        # Both curves share one scale: pinned values of either go past the largest of all.
+        alone = [s.isolated for s in series if s.isolated is not None]
+        shown_all, pinned_all = pin_values([s.y for s in series] + alone, log)
+        shown, pinned = shown_all[: len(series)], pinned_all[: len(series)]
+        alone_shown = iter(shown_all[len(series):])
+        for i, s in enumerate(series):
+            curve = self.isolated_curves[i]
+            if curve is not None:
+                curve.setData(s.x, next(alone_shown), data=[(i, int(p)) for p in s.positions])
         worst: list[tuple[float, float, tuple[int, int]]] = []
         edges: list[tuple[float, float, tuple[int, int]]] = []
         for i, (s, y, edge) in enumerate(zip(series, shown, pinned)):

@@ -82,6 +82,20 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     assert list(x) == [layer.op_index for layer in plotted] and x[0] == 0  # the first op, not the model input
     assert np.allclose(y, [layer.metrics.sqnr_db for layer in plotted])
     assert len(page.layers.layer_plot.worst_marks.getData()[0]) == 5
+    # The dashed curve: each op alone on the reference's activations; the suspect tint and the
+    # isolated columns follow the op's own error, not the end-to-end one.
+    isolated_x, isolated_y = page.layers.layer_plot.isolated_curves[0].getData()
+    assert list(isolated_x) == list(x)
+    assert np.allclose(isolated_y, [layer.isolated.sqnr_db for layer in plotted])
+    own_column = LAYER_COLUMNS.index("own RMSE / scale")
+    for row in range(page.layers.layer_model.rowCount()):
+        layer = page.layers.layer_model.item(row)
+        cell = page.layers.layer_model.index(row, own_column)
+        expected = "–" if layer.isolated_own is None else format_metric("rmse_over_scale",
+                                                                        layer.isolated_own.rmse_over_scale)
+        assert cell.data() == expected
+    assert any(layer.metrics.rmse_over_scale and layer.metrics.rmse_over_scale > 0.7 and not layer.suspect
+               for layer in candidate.layers)
     page.layers.metric_combo.setCurrentIndex(page.layers.metric_combo.findData("mean_squared_error"))
     _, mse = curve.getData()
     assert not np.allclose(mse, y) and np.allclose(mse, [layer.metrics.mean_squared_error for layer in plotted])

@@ -20,7 +20,11 @@ from PySide6.QtGui import QColor  # noqa: E402
 from tflite_inspector.core.delegates import tables  # noqa: E402
 from tflite_inspector.core.delegates.engine import DELEGATES, DelegateReport  # noqa: E402
 from tflite_inspector.core.delegates.engine import analyze as engine_analyze  # noqa: E402
-from tflite_inspector.core.delegates.runtime_check import OpDelegation, RuntimeComparison  # noqa: E402
+from tflite_inspector.core.delegates.runtime_check import (  # noqa: E402
+    OpDelegation,
+    RuntimeComparison,
+    delegated_ops_from_nodes,
+)
 from tflite_inspector.core.delegates.settings import DEFAULT_NNAPI_API_LEVEL, DelegateSettings  # noqa: E402
 from tflite_inspector.core.errors import RuleError, RuntimeFailure  # noqa: E402
 from tflite_inspector.core.formatting import format_share  # noqa: E402
@@ -303,6 +307,72 @@ def test_runtime_disagreements_are_highlighted(qtbot, window, monkeypatch):
     assert [i for i, b in backgrounds.items() if b] == [5] and backgrounds[5].color() == DISAGREEMENT_COLOR
     view.select_operator(5)
     assert "ran on the CPU, unlike the rules" in view.detail.info.toPlainText()
+    assert "On XNNPACK: ✓ taken by the rules" in view.detail.info.toPlainText()  # a prediction, so named
+    # The Overview's runtime row and sentence say what the runtime did, apart from the rules' row.
+    qtbot.waitUntil(lambda: RUNTIME_ROW.search(view.overview_html) is not None, timeout=ANALYSIS_TIMEOUT_MS)
+    assert RUNTIME_ROW.search(view.overview_html).groups()[:2] == ("11", "12")
+    assert summary_rows(view)["xnnpack"][1:3] == ("12", "12")
+    assert "Where they differ, the runtime did: #5 " in view.overview_html
+
+
+RUNTIME_ROW = re.compile(
+    r'<tr><td class="muted">↳ runtime \(LiteRT interpreter[^<]*\)</td><td class="num">([\d,]+) / ([\d,]+)</td>'
+    r'<td class="num">([^<]+)</td><td>.*?</td>'  # ops %, bar
+    r'<td class="num">([^<]+)</td><td>.*?</td>'  # MACs %, bar
+    r'<td class="num">([\d,]+)</td></tr>')  # partitions
+
+
+@needs_shared
+def test_after_the_runtime_check_overview_and_bar_show_prediction_and_runtime(qtbot, window):
+    """The Overview's XNNPACK row stays the rules' prediction and gains the runtime's row under it
+    (ops delegated, MACs, DELEGATE nodes), its reasons say what the runtime did with their ops, and
+    the delegate bar names both. The runtime's figures are read here from the interpreter directly."""
+    path = shared_model("gh-google-ai-edge-LiteRT/classifier.tflite")
+    report = analyze(path, "xnnpack")
+    with RuntimeWorker() as worker:
+        nodes = worker.default_delegate_nodes(str(path)).delegate_nodes
+    with read_model(path) as model:
+        delegated = delegated_ops_from_nodes(model.subgraphs[0], nodes)
+    assert 1 < len(nodes) and 0 < len(delegated) < report.ops_total  # partitions and CPU ops both shown
+
+    view = open_and_wait(qtbot, window, path)
+    wait_for_summary(qtbot, view)
+    assert not RUNTIME_ROW.search(view.overview_html)  # nothing claims to be the runtime's before it ran
+    choose(qtbot, view, "xnnpack")
+    qtbot.waitUntil(view.delegate_bar.runtime_button.isEnabled, timeout=ANALYSIS_TIMEOUT_MS)
+    view.delegate_bar.runtime_button.click()
+    qtbot.waitUntil(lambda: view.page.runtime is not None, timeout=RUNTIME_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: RUNTIME_ROW.search(view.overview_html) is not None, timeout=ANALYSIS_TIMEOUT_MS)
+
+    rows = summary_rows(view)
+    assert rows["xnnpack"][1:3] == (f"{report.ops_supported:,}", f"{report.ops_total:,}")
+    assert rows["xnnpack"][-1] == f"{report.partitions:,}"  # the prediction, still
+    (runtime_row,) = RUNTIME_ROW.findall(view.overview_html)
+    macs = {v.index: v.macs for v in report.ops}
+    assert runtime_row == (f"{len(delegated):,}", f"{report.ops_total:,}",
+                           format_share(len(delegated), report.ops_total),
+                           format_share(sum(macs[i] for i in delegated) / sum(macs.values()), 1.0), f"{len(nodes):,}")
+    # The XNNPACK row comes first, its runtime row right under it.
+    xnnpack_row = view.overview_html.index('href="delegate:xnnpack"')
+    assert xnnpack_row < view.overview_html.index("↳ runtime") < view.overview_html.index('href="delegate:nnapi"')
+    assert (f"the rules predict {report.ops_supported:,} of {report.ops_total:,} ops in {report.partitions:,} "
+            f"partitions; the interpreter delegated {len(delegated):,} in {len(nodes):,} partitions") in view.overview_html
+    # Each reason the rules give is followed by what the runtime did with those ops.
+    for reason, ops in list(report.fallbacks_by_reason().items())[:5]:
+        taken = sum(v.index in delegated for v in ops)
+        after = ("runtime: on the CPU too" if taken == 0 else f"runtime: {taken:,} of {len(ops):,} delegated")
+        assert f"<td>{escape(reason)}</td><td" in view.overview_html
+        assert after in view.overview_html.split(f"<td>{escape(reason)}</td>", 1)[1].split("</tr>", 1)[0]
+
+    status = view.delegate_bar.delegate_status.text()
+    assert status.startswith(
+        f"XNNPACK takes {report.ops_supported:,} of {report.ops_total:,} ops "
+        f"({format_share(report.ops_supported, report.ops_total)}) in {report.partitions:,} partitions by its rules · ")
+    assert status.endswith(f"the interpreter's XNNPACK delegated {len(delegated):,} of {report.ops_total:,} ops "
+                           f"({format_share(len(delegated), report.ops_total)}) in {len(nodes):,} partitions")
+    view.tabs.setCurrentIndex(0)
+    shown = view.overview.toPlainText()
+    assert "↳ runtime (LiteRT interpreter)" in shown and "runtime: on the CPU too" in shown
 
 
 @needs_shared
