@@ -14,7 +14,6 @@ import pytest
 from tflite_inspector.core.comparison.inputs import prepare_samples
 from tflite_inspector.core.comparison.run import compare_models
 from tflite_inspector.core.delegates.engine import DELEGATES, analyze
-from tflite_inspector.core.delegates.partitions import contiguous_runs
 from tflite_inspector.core.delegates.runtime_check import compare_with_runtime
 from tflite_inspector.core.errors import ModelError
 from tflite_inspector.core.formatting import format_metric
@@ -174,8 +173,11 @@ def test_delegate_overlay_colours_are_the_compat_verdicts_op_by_op(relative):
                 graph = build_graph(sg)
                 paint = delegate_paint(graph, report)
                 verdicts = {v.index: v for v in report.ops if v.subgraph == sg.index}
-                runs = contiguous_runs([verdicts[i].supported for i in sorted(verdicts)])
-                partition_of = {sorted(verdicts)[p]: k for k, run in enumerate(runs) for p in run}
+                # The partitions `compat` and the Overview count (by data flow, as the runtime's
+                # partitioner makes them), not runs in execution order.
+                runs = report.subgraph_partitions(sg.index)
+                partition_of = {op: k for k, run in enumerate(runs) for op in run}
+                assert set(partition_of) == {i for i, v in verdicts.items() if v.supported}
                 for node in graph.nodes:
                     if node.kind != OP:
                         continue

@@ -16,7 +16,7 @@ What the runtime really did is compared with the prediction in runtime_check.py.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,6 +69,12 @@ class DelegateReport:
     def macs_supported_fraction(self) -> float | None:
         total = self.macs_total
         return None if total == 0 else sum(v.macs for v in self.ops if v.supported) / total
+
+    def macs_fraction_at(self, op_macs: Callable[[OpVerdict], int], which: Callable[[OpVerdict], bool]) -> float | None:
+        """The share of MACs in the ops `which` picks, each op's MACs given by `op_macs`: the
+        figures at shapes the interpreter resolved, where the verdicts' own are at static shapes."""
+        total = sum(op_macs(v) for v in self.ops)
+        return None if total == 0 else sum(op_macs(v) for v in self.ops if which(v)) / total
 
     def fallbacks(self) -> list[OpVerdict]:
         return [v for v in self.ops if not v.supported]

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from ..comparison.results import CandidateComparison
 from ..delegates.engine import DelegateReport
-from ..delegates.partitions import contiguous_runs
 from ..delegates.runtime_check import RuntimeComparison
 from ..formatting import format_bytes, format_count, format_metric, format_share
 from ..inspection.stats import SubgraphStats
@@ -133,9 +132,8 @@ def delegate_paint(graph: OpGraph, report: DelegateReport, runtime: RuntimeCompa
     if use_runtime:
         assert runtime is not None
         groups = [sorted(g) for g in runtime.groups if g]
-    else:
-        ordered = sorted(verdicts)
-        groups = [[ordered[i] for i in run] for run in contiguous_runs([verdicts[i].supported for i in ordered])]
+    else:  # the rules' partitions, grouped by data flow as the runtime's partitioner groups them
+        groups = [sorted(ops) for ops in report.subgraph_partitions(graph.subgraph) if ops]
     partition_of = {op: k for k, ops in enumerate(groups) for op in ops}
     fills: dict[int, str] = {}
     tips: dict[int, str] = {}

@@ -11,6 +11,7 @@ puts `delegate_summary_html` in place of DELEGATES_MARKER as reports come in.
 from __future__ import annotations
 
 from html import escape
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...core.formatting import format_bytes, format_count, format_quantization, format_share, tensor_shape_text
@@ -182,14 +183,17 @@ def _share_bar(fraction: float | None, color: str) -> str:
 
 
 def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_error: str = "",
-                          runtime: RuntimeComparison | None = None, subgraphs: int = 1) -> str:
+                          runtime: RuntimeComparison | None = None, subgraphs: int = 1,
+                          op_macs: Callable[[OpVerdict], int] | None = None) -> str:
     """Per delegate: ops and MACs taken, partitions, the top reasons ops stay on the CPU, graph notes.
 
     `entries` are (info, label, state) with state a DelegateResult, an error message,
     or None while the report is computed. With `runtime` (what the interpreter's XNNPACK
     delegated, after "Check against runtime") the XNNPACK row, its partitions and its reasons
-    are shown next to what the runtime did: the rules' numbers are a prediction.
+    are shown next to what the runtime did: the rules' numbers are a prediction. `op_macs`: each
+    op's MACs as the Overview counts them (at resolved shapes, once resolved); else the verdicts'.
     """
+    macs_of = op_macs or (lambda v: v.macs)
     parts = ["<h3>Delegates</h3>"]
     if setup_error:
         return parts[0] + f'<p class="warn">Delegate rules could not be loaded: {escape(setup_error)}</p>'
@@ -210,7 +214,7 @@ def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_er
             continue
         assert isinstance(state, DelegateResult)
         report = state.report
-        fraction = report.macs_supported_fraction
+        fraction = report.macs_fraction_at(macs_of, lambda v: v.supported)
         ops_fraction = report.ops_supported / report.ops_total if report.ops_total else None
         parts.append(
             f'<tr><td>{name}</td><td class="num">{report.ops_supported:,} / {report.ops_total:,}</td>'
@@ -221,7 +225,7 @@ def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_er
             f'<td class="num">{report.partitions:,}</td></tr>')
         checked = runtime if runtime is not None and runtime.delegate == info.key else None
         if checked is not None:
-            parts.append(_runtime_row(report, checked, subgraphs))
+            parts.append(_runtime_row(report, checked, subgraphs, macs_of))
         details.append(_delegate_details(name, report, checked))
     parts.append("</table>")
     if runtime is not None:
@@ -231,14 +235,16 @@ def delegate_summary_html(entries: list[tuple[DelegateInfo, str, Any]], setup_er
     return "".join(parts)
 
 
-def _runtime_row(report: DelegateReport, runtime: RuntimeComparison, subgraphs: int) -> str:
+def _runtime_row(report: DelegateReport, runtime: RuntimeComparison, subgraphs: int,
+                 macs_of: Callable[[OpVerdict], int]) -> str:
     """The interpreter's numbers under the delegate's predicted row: ops of subgraph 0 it delegated,
     their share of subgraph 0's MACs, and the DELEGATE nodes it made."""
     verdicts = report.subgraph_verdicts(0)
     total = len(runtime.ops)
     delegated = sum(op.delegated for op in runtime.ops)
-    macs_total = sum(v.macs for v in verdicts)
-    fraction = None if macs_total == 0 else sum(v.macs for v in verdicts if v.index in runtime.delegated) / macs_total
+    macs_total = sum(macs_of(v) for v in verdicts)
+    fraction = (None if macs_total == 0
+                else sum(macs_of(v) for v in verdicts if v.index in runtime.delegated) / macs_total)
     where = ", subgraph 0" if subgraphs > 1 else ""
     return (f'<tr><td class="muted">{RUNTIME_ROW_LABEL} (LiteRT interpreter{where})</td>'
             f'<td class="num">{delegated:,} / {total:,}</td>'

@@ -47,6 +47,7 @@ from .rows import OPERATOR_COLUMNS, TENSOR_COLUMNS
 if TYPE_CHECKING:
     from ...core.comparison.results import LayerError
     from ...core.comparison.run import ComparisonRun
+    from ...core.delegates.engine import OpVerdict
     from ..compare.view import CompareView
     from ..graph.view import GraphView
 
@@ -327,9 +328,18 @@ class ModelView(QWidget):
         entries = summary_entries(infos, self.reports, self.page.settings) if infos is not None else []
         self.overview_html = self.loaded.overview.replace(
             DELEGATES_MARKER, delegate_summary_html(entries, self.page.delegates_error, self.page.runtime,
-                                                    len(self.page.model.subgraphs)))
+                                                    len(self.page.model.subgraphs), self._op_macs()))
         if now or self.tabs.currentIndex() == OVERVIEW_TAB:
             self._show_overview_html()
+
+    def _op_macs(self) -> Callable[[OpVerdict], int] | None:
+        """Each op's MACs as the Overview counts them once the interpreter resolved the shapes
+        (the delegates' shares then follow), else None: the verdicts' own, at static shapes."""
+        stats = self.loaded.stats
+        if stats is None or stats.resolved is None:
+            return None
+        per_subgraph = {s.index: s.macs_by_operator for s in stats.subgraphs}
+        return lambda verdict: per_subgraph.get(verdict.subgraph, {}).get(verdict.index, verdict.macs)
 
     def _show_overview_html(self) -> None:
         """Lay the overview out when it is seen: 25-40 ms on the GUI thread per report otherwise."""

@@ -18,6 +18,7 @@ def test_resolve_shapes_on_the_overview(qtbot, window, tmp_path):
     assert bar is not None and [edit.text() for edit in bar.fields] == ["1,?,?,3"]
     text = view.overview.toPlainText()
     assert "≥ 248" in text and "x [1,-1,-1,3]" in text and "Resolve shapes" in text
+    assert view._op_macs() is None  # the delegates' MACs shares: the verdicts' own, static
 
     bar.fields[0].setText("1,0,12,3")  # one clear message, nothing run
     assert bar.resolve()
@@ -36,6 +37,12 @@ def test_resolve_shapes_on_the_overview(qtbot, window, tmp_path):
     assert "Resolved at x=1,10,12,3" in bar.run_bar.status.text()
     conv = next(op.index for op in view.model.subgraphs[0].operators if op.opcode == "CONV_2D")
     assert view.loaded.rows_for(0)[0][conv].sort_keys[6] == 8 * 10 * 8 * 27  # the Operators tab's MACs
+    # The delegate table's "MACs taken" shares count each op at the resolved shapes too.
+    qtbot.waitUntil(lambda: view.page.delegates is not None, timeout=RESOLVE_TIMEOUT_MS)
+    key = view.page.analysis_key(view.page.info("xnnpack"))
+    qtbot.waitUntil(lambda: view.reports.state(key) is not None, timeout=RESOLVE_TIMEOUT_MS)
+    verdict = next(v for v in view.reports.state(key).report.ops if v.index == conv)
+    assert verdict.macs == 8 * 27 and view._op_macs()(verdict) == 8 * 10 * 8 * 27
 
 
 def test_batch_only_dynamic_model_offers_batch_1(qtbot, window):
