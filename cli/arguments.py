@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="print one JSON object per model per line (JSON Lines) instead of text; "
                               "e.g. --json > out.jsonl")
     inspect.add_argument("--debug", action="store_true",
-                         help="print a traceback with unexpected errors (for bug reports)")
+                         help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
 
     compat = sub.add_parser(
         "compat",
@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     compat.add_argument("--json", action="store_true",
                         help="print one JSON object per model per line (JSON Lines) instead of text")
     compat.add_argument("--debug", action="store_true",
-                        help="print a traceback with unexpected errors (for bug reports)")
+                        help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
 
     compare = sub.add_parser(
         "compare",
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--per-input", action="store_true", help="with --json: the metrics of every input too")
     compare.add_argument("--json", action="store_true", help="print one JSON object (docs/comparison.md)")
     compare.add_argument("--debug", action="store_true",
-                         help="print a traceback with unexpected errors (for bug reports)")
+                         help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
     quantize = sub.add_parser(
         "quantize",
         prog="tflite-inspector quantize",
@@ -156,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
             "      --calibration photos/ -o out/ --max-size 500kB --min-top1 95 --whole-model edgetpu\n"
             "  tflite-inspector quantize model.keras --modes float16,int8 --random 100 -o out/   (random, marked)\n"
             "  tflite-inspector quantize --rerun out/model_quantize.json --overwrite\n"
+            "  tflite-inspector quantize model.tflite --modes int8 --keep-float PRELU,27 --calibration photos/ -o out/\n"
+            "  tflite-inspector quantize model.tflite --modes int8 --suggest-sqnr 30 --calibration photos/ -o out/\n"
         ),
         formatter_class=_formatter,
     )
@@ -174,6 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--seed", type=int, default=0, help="seed of --random (default: 0)")
     quantize.add_argument("--limit", type=int, default=None, metavar="N", help="use at most N inputs of each set")
     _add_preprocessing_options(quantize)
+    quantize.add_argument("--keep-float", action="append", default=[], metavar="SELECTOR",
+                          help="keep these ops in float in every quantized mode (mixed precision, by "
+                               "ai-edge-quantizer's per-op recipe scopes): op indices (12, 10-14), op types "
+                               "(PRELU) or a regex over output tensor names (re:^model/dense); comma-separated "
+                               "or repeated; the variants are named for them")
+    quantize.add_argument("--suggest-sqnr", type=float, default=None, metavar="DB",
+                          help="Suggest: keep the fewest ops in float (worst own error first) until the "
+                               "--suggest-mode variant's output SQNR reaches DB; each step is reported and the "
+                               "last becomes a row")
+    quantize.add_argument("--suggest-top1", type=_percent, default=None, metavar="PERCENT",
+                          help="Suggest: ... until top-1 agreement reaches PERCENT (with or without --suggest-sqnr)")
+    quantize.add_argument("--suggest-mode", default="int8", metavar="MODE",
+                          help="the mode Suggest starts from (default: int8; it must be among --modes)")
+    quantize.add_argument("--suggest-max", type=int, default=8, metavar="N",
+                          help="Suggest keeps at most N ops in float (default: 8)")
     quantize.add_argument("--int8-io", choices=_int8_io_types(), default="int8",
                           help="input and output type of full-integer int8 from a TensorFlow source (default: int8)")
     quantize.add_argument("--threads", type=int, default=1, metavar="N",
@@ -196,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seconds one conversion may take before it is stopped (default: 1800)")
     quantize.add_argument("--json", action="store_true", help="print one JSON object (docs/quantization.md)")
     quantize.add_argument("--debug", action="store_true",
-                          help="print a traceback with unexpected errors (for bug reports)")
+                          help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
 
     graph = sub.add_parser(
         "graph",
@@ -230,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"for --overlay delegate:nnapi (default: {DEFAULT_NNAPI_API_LEVEL})")
     graph.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     graph.add_argument("--debug", action="store_true",
-                       help="print a traceback with unexpected errors (for bug reports)")
+                       help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
 
     report = sub.add_parser(
         "report",
@@ -266,7 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--timeout", type=float, default=60.0, metavar="S",
                         help="seconds the interpreter may take per request before it is stopped (default: 60)")
     report.add_argument("--debug", action="store_true",
-                        help="print a traceback with unexpected errors (for bug reports)")
+                        help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
     return parser
 
 
@@ -320,6 +337,9 @@ def _add_preprocessing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--std", type=_floats, default=None, metavar="S[,S,S]", help="with --mean")
     parser.add_argument("--resize", choices=("stretch", "center-crop"), default="stretch",
                         help="how images are fitted to the input size (default: stretch)")
+    parser.add_argument("--signature", metavar="KEY", default=None,
+                        help="the signature to run and compare (its subgraph and inputs; `inspect` lists "
+                             "them); default: serving_default, else the model's first, else subgraph 0")
 
 
 def _overlay_names() -> tuple[str, ...]:

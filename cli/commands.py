@@ -179,7 +179,8 @@ def _comparison_request(args: argparse.Namespace, reference: str, candidates: li
     from .core.comparison.run import ComparisonRequest
 
     return ComparisonRequest(reference, tuple(candidates), tuple(args.inputs), _normalization(args), args.resize,
-                             args.random, args.seed, args.limit, args.labels, isolated=args.isolated)
+                             args.random, args.seed, args.limit, args.labels, isolated=args.isolated,
+                             signature=args.signature)
 
 
 def _input_problem(args: argparse.Namespace, no_inputs: str) -> str | None:
@@ -224,6 +225,7 @@ def run_compare(args: argparse.Namespace, out: IO[str]) -> int:
 
 def _lab_settings(args: argparse.Namespace) -> Any:
     """The run's settings from the options, or from --rerun's saved file. Raises ConversionError, InputError."""
+    from .core.lab.keep_float import split_selectors
     from .core.lab.modes import DEFAULT_MODES, parse_modes, source_kind
     from .core.lab.settings import Budget, LabSettings, load_settings
 
@@ -240,8 +242,22 @@ def _lab_settings(args: argparse.Namespace) -> Any:
         source=args.source, output_dir=args.output, modes=modes, calibration=tuple(args.calibration),
         evaluation=tuple(args.inputs), normalization=_normalization(args), resize=args.resize, limit=args.limit,
         random_count=args.random, seed=args.seed, int8_io=args.int8_io, threads=args.threads, runs=args.runs,
-        budget=budget,
+        budget=budget, signature=args.signature, keep_float=split_selectors(args.keep_float),
+        suggest=_suggest_target(args, modes),
     )
+
+
+def _suggest_target(args: argparse.Namespace, modes: tuple[str, ...]) -> Any:
+    """Suggest's target from --suggest-*, None when neither target is given."""
+    from .core.lab.suggest import SuggestTarget
+
+    if args.suggest_sqnr is None and args.suggest_top1 is None:
+        return None
+    if args.suggest_mode not in modes:
+        raise ConversionError(f"--suggest-mode {args.suggest_mode} is not among the modes run ({', '.join(modes)})")
+    if args.suggest_max < 1:
+        raise ConversionError("--suggest-max must be at least 1")
+    return SuggestTarget(args.suggest_mode, args.suggest_sqnr, args.suggest_top1, args.suggest_max)
 
 
 def run_quantize(args: argparse.Namespace, out: IO[str]) -> int:

@@ -8,7 +8,9 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
+
+from .core.errors import one_line
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 2
@@ -17,8 +19,26 @@ PROGRAM = "tflite-inspector"
 
 
 def error_line(message: str) -> None:
-    """One line on stderr, whatever the message held (libraries write several)."""
-    print(f"{PROGRAM}: error: {' '.join(str(message).split())}", file=sys.stderr)
+    """One bounded line on stderr, whatever the message held (libraries write several; a model's
+    names may hold escape sequences)."""
+    print(f"{PROGRAM}: error: {one_line(str(message))}", file=sys.stderr)
+
+
+class PrintableText:
+    """A text stream that writes control characters as escapes (formatting.printable): what a
+    model carries is shown on the terminal, never obeyed by it."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        from .core.formatting import printable  # not at import: the app's start does not need it
+
+        self._stream = stream
+        self._printable = printable
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self._printable(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def internal_error(what: str, error: Exception, debug: bool) -> str:

@@ -9,9 +9,43 @@ user's request is not an error: that is `tasks.Cancelled`.
 
 from __future__ import annotations
 
+import re
+
+# The longest message an error carries; a longer one keeps its start and end (a bit-flipped model
+# once made a 3 MB line listing a 600,000-entry shape).
+MESSAGE_LIMIT = 1000
+# C0 and C1 control characters (ESC, BEL, CR, CSI, ...): in a name a model carries they could set
+# a terminal's title, clear its screen or rewrite a line. The escapes used for them are Python's.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control(text: str, keep: str = "") -> str:
+    """`text` with every control character except those in `keep` written as an escape (\\x1b,
+    \\r): what reaches a terminal is shown, never obeyed. The rule for all text output
+    (formatting.printable uses it; errors are below formatting, so it lives here)."""
+    def escape(m: re.Match[str]) -> str:
+        ch = m.group()
+        return ch if ch in keep else _NAMED.get(ch, f"\\x{ord(ch):02x}")
+    return _CONTROL.sub(escape, text)
+
+
+def one_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message as one bounded line: whitespace runs become one space, control characters are
+    escaped, and past `limit` characters the middle is left out, with its length said."""
+    text = escape_control(" ".join(str(message).split()))
+    if len(text) <= limit:
+        return text
+    keep = (limit - 40) // 2
+    return f"{text[:keep]} … ({len(text) - 2 * keep:,} characters left out) … {text[-keep:]}"
+
 
 class InspectorError(Exception):
-    """An error whose message is for the user: one line, naming what is at fault."""
+    """An error whose message is for the user: one line, naming what is at fault. The message is
+    made one bounded line here (`one_line`), whatever the library or the file it quotes held."""
+
+    def __init__(self, message: object = "", *args: object) -> None:
+        super().__init__(one_line(str(message)), *args)
 
 
 class ModelError(InspectorError):

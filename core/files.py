@@ -58,5 +58,10 @@ def write_new_file(final_path: str, data: bytes, *, overwrite: bool = False) -> 
         with open(temporary, "wb") as f:
             f.write(data)
         publish(temporary, final_path, overwrite)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        # A full disk says "[Errno 28] No space left on device" of no file: name the output.
+        raise OSError(e.errno, f"{final_path} could not be written: {e.strerror or e}") from None
     finally:
         remove_quietly(temporary)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .errors import escape_control
 from .reading.model import BlockwiseQuantization, Quantization, Tensor
 
 MISSING = "—"
@@ -122,20 +123,32 @@ def shape_dims(t: Tensor) -> tuple[int, ...]:
     return t.shape_signature or t.shape
 
 
-def format_shape(dims: Sequence[int], style: str = "x") -> str:
-    """'x': 1x96x96x3 (the command line's compact form); 'brackets': [1,96,96,3] (tables);
-    'times': 1×96×96×3 with '?' for a dynamic dimension (the report's prose)."""
-    if style == "brackets":
-        return "[" + ",".join(str(d) for d in dims) + "]"
-    if style == "times":
-        return "×".join("?" if d < 0 else str(d) for d in dims) if dims else "scalar"
-    return "x".join(str(d) for d in dims) if dims else "scalar"
+# Dimensions written out in a shape; TFLite's ops take at most 6 (a few 8).
+SHAPE_DIMS_SHOWN = 12
+
+
+def format_shape(dims: Sequence[int]) -> str:
+    """The one way shapes are written, in the app, the command line and the report: [1,96,96,3],
+    −1 for a dimension known only at run time (as the file's shape signature and the runtime
+    write it), [] for a scalar. A rank past SHAPE_DIMS_SHOWN (only a crafted file has one) shows
+    its first dimensions and the count: a tensor of rank 10,000 read by 10,000 inputs would
+    otherwise make a report of 10^8 characters from an 80 KB file."""
+    if len(dims) > SHAPE_DIMS_SHOWN:
+        return "[" + ",".join(str(d) for d in dims[:SHAPE_DIMS_SHOWN]) + f",… ({len(dims):,} dimensions)]"
+    return "[" + ",".join(str(d) for d in dims) + "]"
+
+
+# Tensors that hold a handle, not values: their shape says nothing.
+_HANDLE_TYPES = {"RESOURCE": "resource", "VARIANT": "variant"}
 
 
 def tensor_shape_text(t: Tensor) -> str:
-    """A tensor's shape in tables: [1,96,96,3]; [?] for a tensor of unknown rank."""
+    """A tensor's shape: [1,96,96,3]; "resource" or "variant" for a handle; [?] for a tensor of
+    unknown rank."""
+    if t.dtype in _HANDLE_TYPES:
+        return _HANDLE_TYPES[t.dtype]
     dims = shape_dims(t)
-    return format_shape(dims, "brackets") if dims or t.has_rank else "[?]"
+    return format_shape(dims) if dims or t.has_rank else "[?]"
 
 
 def format_quantization(q: Quantization | None) -> str:
@@ -151,8 +164,8 @@ def format_quantization(q: Quantization | None) -> str:
 
 
 def format_tensor_short(t: Tensor) -> str:
-    """'[1x96x96x3] INT8 q(scale=0.0039, zp=-128) const': shape, dtype, quantization, constness."""
-    text = f"[{format_shape(shape_dims(t))}] {t.dtype}"
+    """'[1,96,96,3] INT8 q(scale=0.0039, zp=-128) const': shape, dtype, quantization, constness."""
+    text = f"{tensor_shape_text(t)} {t.dtype}"
     q = format_quantization(t.quantization)
     if q:
         text += " " + q
@@ -162,6 +175,13 @@ def format_tensor_short(t: Tensor) -> str:
 
 
 # --- text --------------------------------------------------------------------------------------
+
+
+def printable(text: str) -> str:
+    """Text for a terminal: a model's names, metadata and file names may hold escape sequences
+    (ESC]0;…BEL sets a terminal's title, ESC[2J clears it, \\r rewrites a line); every control
+    character but newline and tab is written as an escape instead. JSON needs none of this."""
+    return escape_control(text, keep="\n\t")
 
 
 def elide_middle(text: str, limit: int) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -26,6 +26,7 @@ from .widgets.messages import show_error
 from .widgets.windows import resize_to_fit
 
 if TYPE_CHECKING:
+    from ..core.lab.results import LabResult
     from .lab.model import LabComparison
     from .lab.window import QuantizationLabWindow
     from .report_export import ReportExport
@@ -70,6 +71,15 @@ class MainWindow(QMainWindow):
         self.tabs.setMovable(True)
         self.tabs.tabCloseRequested.connect(self.close_tab)
         self.tabs.currentChanged.connect(lambda _: self._update_actions())
+        self.tabs.currentChanged.connect(lambda _: self._update_title())
+        # Ctrl+Tab and Ctrl+PgDown move between models (a shortcut is matched before the inner
+        # page's tab widget sees the key, which would otherwise switch Overview/Operators/...).
+        for keys, step in (("Ctrl+Tab", 1), ("Ctrl+PgDown", 1), ("Ctrl+Shift+Tab", -1), ("Ctrl+Backtab", -1),
+                           ("Ctrl+PgUp", -1)):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(lambda step=step: self.step_model_tab(step))
+        self._opened_from: dict[QWidget, QWidget | None] = {}  # loading page -> the tab the user was on
         self.setCentralWidget(self.tabs)
         self._build_menus()
         self._show_hint_if_empty()
@@ -154,6 +164,18 @@ class MainWindow(QMainWindow):
         widget = self.tabs.currentWidget()
         return widget if isinstance(widget, ModelView) else None
 
+    def step_model_tab(self, step: int) -> None:
+        """The next (1) or previous (−1) model tab, wrapping around."""
+        if self.tabs.count() > 1:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % self.tabs.count())
+
+    def _update_title(self) -> None:
+        """The current model's file in the title (and as the window's file, for the platform)."""
+        index = self.tabs.currentIndex()
+        path = self.tabs.tabToolTip(index) if index >= 0 else ""
+        self.setWindowFilePath(path)
+        self.setWindowTitle(f"{os.path.basename(path)} — TFLite Inspector" if path else "TFLite Inspector")
+
     def _update_actions(self) -> None:
         view = self._current_view()
         self.back_action.setEnabled(bool(view and view.can_go_back()))
@@ -189,19 +211,21 @@ class MainWindow(QMainWindow):
         """Write the current model's report to `path` (asked for when None: the dialog confirms
         replacing a file). The Compare page's last result goes in as it is, without running again."""
         from ..core.report.build import ReportRequest
+        from .places import Places
         from .report_export import ReportExport, ask_report_path
 
         view = self._current_view()
         if view is None:
             return None
         if path is None:
-            path = ask_report_path(self, view.model.path)
+            path = ask_report_path(self, view.model.path, Places(self.settings))
             if not path:
                 return None
             overwrite = True
         run = view.comparison_run
         comparison = run if run is not None and not run.comparison.cancelled else None
-        request = ReportRequest(view.model.path, settings=view.page.settings, comparison=comparison)
+        request = ReportRequest(view.model.path, settings=view.page.settings, comparison=comparison,
+                                lab=self.lab_result_for(view.model.path))
         export = ReportExport(request, path, self, overwrite=overwrite)
         export.done.connect(lambda written: self.statusBar().showMessage(f"Report written to {written}", 10000))
         export.failed.connect(lambda message: self._show_error(
@@ -214,6 +238,30 @@ class MainWindow(QMainWindow):
 
     # -- quantization lab -------------------------------------------------------------
 
+    def keep_in_float(self, model_path: str, ops: Sequence[int]) -> QuantizationLabWindow:
+        """The lab on `model_path` with `ops` added to the ops it keeps in float (from Compare's
+        selected layers); the user chooses the modes and presses Run."""
+        lab = self.open_quantization_lab(model_path)
+        kept = [s.strip() for s in lab.page.keep_float.split(",") if s.strip()]
+        kept += [str(op) for op in ops if str(op) not in kept]
+        lab.page.set_mixed_precision(keep_float=", ".join(kept))
+        return lab
+
+    def _places(self) -> Any:
+        from .places import Places
+
+        return Places(self.settings)
+
+    def lab_result_for(self, model_path: str) -> LabResult | None:
+        """The last lab run whose reference is this model (its source .tflite, or the float32
+        conversion it made), for the model's report."""
+        target = os.path.abspath(model_path)
+        for window in reversed(self.lab_windows):
+            result = window.page.result
+            if result is not None and os.path.abspath(result.reference_path) == target:
+                return result
+        return None
+
     def open_quantization_lab(self, source: str | None = None) -> QuantizationLabWindow:
         """The lab window for `source` (default: the current tab's model), shown and raised; a
         window already open on that source is reused."""
@@ -225,7 +273,7 @@ class MainWindow(QMainWindow):
         source = os.path.abspath(source) if source else ""
         window = next((w for w in self.lab_windows if source and w.source_path() == source), None)
         if window is None:
-            window = QuantizationLabWindow(source, parent=self)
+            window = QuantizationLabWindow(source, parent=self, places=self._places())
             window.compare_requested.connect(self._compare_from_lab)
             self.lab_windows.append(window)
         window.show()
@@ -236,14 +284,16 @@ class MainWindow(QMainWindow):
     def _compare_from_lab(self, request: LabComparison) -> None:
         self.open_comparison(request.reference, [request.candidate], request.inputs,
                              normalization=request.normalization, resize=request.resize,
-                             random_count=request.random_count, run=True)
+                             random_count=request.random_count, signature=request.signature, run=True,
+                             replace=True)
         self.raise_()
         self.activateWindow()
 
     def open_comparison(self, reference: str, candidates: Sequence[str], inputs: Sequence[str] = (),
                         **set_up: Any) -> None:
         """Open `reference` (or show its tab) and set its Compare page up with `candidates` and
-        `inputs`; `set_up` goes on to CompareView.set_up (normalization, resize, random_count, run)."""
+        `inputs`; `set_up` goes on to CompareView.set_up (normalization, resize, random_count,
+        signature, run)."""
         reference = os.path.abspath(reference)
         arguments = {"candidates": list(candidates), "inputs": list(inputs), **set_up}
         view = self._view_of(reference)
@@ -284,6 +334,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(index)
             return
         page = LoadingPage(path)
+        self._opened_from[page] = self.tabs.currentWidget()
         index = self.tabs.addTab(page, os.path.basename(path))
         self.tabs.setTabToolTip(index, path)
         self.tabs.setCurrentIndex(index)
@@ -295,18 +346,26 @@ class MainWindow(QMainWindow):
         job.start()
 
     def _replace_page(self, page: QWidget, widget: QWidget | None) -> None:
+        """The loading page gives way to the model (in its place, in front only if it was) or, when
+        it could not be opened, to the tab the user was on when they asked for it."""
         index = self.tabs.indexOf(page)
+        opened_from = self._opened_from.pop(page, None)
         if index < 0:
             return
+        was_current = self.tabs.currentIndex() == index
         if widget is None:
             self.tabs.removeTab(index)
+            if was_current and opened_from is not None and self.tabs.indexOf(opened_from) >= 0:
+                self.tabs.setCurrentWidget(opened_from)
         else:
             tooltip, title = self.tabs.tabToolTip(index), self.tabs.tabText(index)
             self.tabs.removeTab(index)
             self.tabs.insertTab(index, widget, title)
             self.tabs.setTabToolTip(index, tooltip)
-            self.tabs.setCurrentIndex(index)
+            if was_current:
+                self.tabs.setCurrentIndex(index)
         page.deleteLater()
+        self._update_title()
 
     def _loaded(self, page: QWidget, loaded: LoadedModel) -> None:
         self._jobs.pop(page, None)
@@ -317,6 +376,7 @@ class MainWindow(QMainWindow):
         view.open_models = self.open_model_paths
         view.history_changed.connect(self._update_actions)
         view.status_message.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        view.keep_float_requested.connect(self.keep_in_float)
         self._replace_page(page, view)
         self._remember(loaded.model.path)
         ops = sum(len(sg.operators) for sg in loaded.model.subgraphs)
@@ -346,6 +406,7 @@ class MainWindow(QMainWindow):
         if widget is None:
             return
         self._pending_comparisons.pop(self.tabs.tabToolTip(index), None)
+        self._opened_from.pop(widget, None)
         self.tabs.removeTab(index)
         job = self._jobs.pop(widget, None)
         if job is not None:

@@ -14,26 +14,34 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..core.report.build import ReportRequest, build_report, write_report
 from ..core.tasks import Cancelled
+from .places import REPORT_FOLDER, Places
 from .run_controller import RunController, RunTask
 from .widgets.run_bar import RunDialog
 
 REPORT_FILTER = "HTML report (*.html);;All files (*)"
 
 
-def default_report_path(model_path: str) -> str:
+def default_report_path(model_path: str, places: Places | None = None) -> str:
+    """`<stem>_report.html` in the folder chosen last for reports (places.py), else beside the model
+    when that folder can be written, else in the home folder."""
     stem = os.path.splitext(os.path.basename(model_path))[0]
-    return os.path.join(os.path.dirname(model_path), f"{stem}_report.html")
+    folder = (places or Places()).folder(REPORT_FOLDER, model_path)
+    return os.path.join(folder, f"{stem}_report.html")
 
 
-def ask_report_path(parent: QWidget, model_path: str) -> str:
+def ask_report_path(parent: QWidget, model_path: str, places: Places | None = None) -> str:
     """The file to write, "" when the user cancels. The dialog adds ".html" to a bare name before
-    it asks about replacing an existing file, so the export that follows may overwrite."""
-    dialog = QFileDialog(parent, "Export report", default_report_path(model_path), REPORT_FILTER)
+    it asks about replacing an existing file, so the export that follows may overwrite. The folder
+    chosen is offered next time."""
+    places = places or Places()
+    dialog = QFileDialog(parent, "Export report", default_report_path(model_path, places), REPORT_FILTER)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setDefaultSuffix("html")
     if dialog.exec() != QFileDialog.DialogCode.Accepted or not dialog.selectedFiles():
         return ""
-    return dialog.selectedFiles()[0]
+    chosen = dialog.selectedFiles()[0]
+    places.remember(REPORT_FOLDER, os.path.dirname(chosen))
+    return chosen
 
 
 class ReportExport(QObject):

@@ -83,9 +83,36 @@ def _refused(data: bytes) -> None:
         read_model_bytes(data)
 
 
+def share_tables(data: bytes, rng: random.Random) -> bytes:
+    """The DAG mutation: every entry of one vector of tables (a subgraph's operators or tensors,
+    the model's buffers or subgraphs) pointed at the same table, as only a crafted file does."""
+    buf = bytearray(data)
+    model = schema.Model.GetRootAs(buf, 0)
+    candidates = [model._tab.Offset(8), model._tab.Offset(12)]  # subgraphs, buffers
+    places = [model._tab] * 2
+    for i in range(model.SubgraphsLength()):
+        sg = model.Subgraphs(i)
+        candidates += [sg._tab.Offset(4), sg._tab.Offset(10)]  # tensors, operators
+        places += [sg._tab] * 2
+    choices = [(tab, o) for tab, o in zip(places, candidates) if o]
+    tab, o = rng.choice(choices)
+    start, n = tab.Vector(o), tab.VectorLen(o)
+    if n < 2:
+        return data
+    target_at = start + 4 * rng.randrange(n)
+    target = target_at + int.from_bytes(buf[target_at : target_at + 4], "little")
+    for i in range(n):
+        at = start + 4 * i
+        if target > at:  # offsets are unsigned: only entries before the table can point at it
+            buf[at : at + 4] = (target - at).to_bytes(4, "little")
+    return bytes(buf)
+
+
 def mutate(data: bytes, rng: random.Random) -> bytes:
     buf = bytearray(data)
-    kind = rng.randrange(5)
+    kind = rng.randrange(6)
+    if kind == 5:
+        return share_tables(data, rng)
     if kind == 0:  # truncation
         return bytes(buf[: rng.randrange(len(buf))])
     if kind == 1:  # bit flips

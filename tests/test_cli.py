@@ -88,3 +88,15 @@ def test_missing_path_and_empty_folder(tmp_path, capsys):
     assert "no .tflite files found" in capsys.readouterr().err
     assert main(["inspect", str(tmp_path / "absent.tflite")]) == 2
     assert "cannot open" in capsys.readouterr().err
+
+
+def test_a_misspelt_command_is_named_not_opened_as_a_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no file named like the words below
+    assert main(["inpsect", "model.tflite"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown command 'inpsect'" in err and "did you mean 'inspect'?" in err
+    assert main(["evalute", "x.tflite"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown command 'evalute'" in err and "commands: inspect" in err
+    assert main(["missing.tflite"]) == 2
+    assert "no such file: missing.tflite" in capsys.readouterr().err

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +18,12 @@ from tflite_inspector.core.comparison.run import compare_models
 from tflite_inspector.core.errors import InputError
 from tflite_inspector.core.metrics import (
     HEALTHY_RMSE_OVER_SCALE,
+    ErrorKernel,
     ErrorMetrics,
     mean_over_inputs,
     tensor_error,
 )
+from tflite_inspector.core.reading.tensor_data import dequantize_array
 from tflite_inspector.core.reading.labels import parse_labels
 from tflite_inspector.core.reading.reader import read_model, read_model_bytes
 from tflite_inspector.core.runtime.interpreter import RuntimeWorker
@@ -86,6 +90,98 @@ def test_equal_tensors_zero_reference_and_averages():
     assert mean_over_inputs([same, same]).sqnr_db == math.inf
     with pytest.raises(ValueError, match="5 candidate values against 4"):
         tensor_error(np.zeros(4), np.zeros(5))
+
+
+def _same_metrics(a: ErrorMetrics, b: ErrorMetrics) -> bool:
+    """Equal field by field, bit for bit (NaN equal to NaN)."""
+    return all(x == y or (x is not None and y is not None and math.isnan(x) and math.isnan(y)) for x, y in zip(a, b))
+
+
+def _kernel_cases():
+    """(reference, stored, scale, zero point) as the worker meets them: int8/uint8/int16/int32
+    activations with one scale, float32 and float16 ones without; sizes around the kernel's
+    batch limit and numpy's 8,192-element cast buffer; empty; and values whose float32 sums
+    overflow (the float64 path)."""
+    rng = np.random.default_rng(7)
+    cases = []
+    for n, dtype, scale, zero_point in [
+        (1, np.int8, 0.02, -128), (2, np.int8, 0.5, 3), (255, np.uint8, 0.01, 128), (4608, np.int8, 0.03, -5),
+        (8192, np.int8, 0.04, 0), (8193, np.int16, 1e-4, 0), (36_864, np.int8, 0.05, -128),
+        (1001, np.int32, 1e-3, 7), (300, np.float32, None, None), (20_000, np.float16, None, None), (0, np.int8, 0.1, 0),
+    ]:
+        ref = (rng.standard_normal(n) * 3).astype(np.float32).reshape(1, -1)
+        if scale is None:
+            stored = (ref + rng.normal(0.01, 0.05, ref.shape)).astype(dtype)
+        else:
+            info = np.iinfo(dtype)
+            stored = np.clip(np.rint(ref / scale + rng.normal(zero_point, 2, ref.shape)), info.min, info.max).astype(dtype)
+        cases.append((ref, stored, scale, zero_point))
+    cases.append((np.full((1, 10), 1e30, np.float32), np.full((1, 10), -1e30, np.float32), None, None))
+    return cases
+
+
+def _kernel_arguments(stored, scale, zero_point):
+    if scale is None:
+        return None, None, None
+    return np.asarray(np.float32(scale)).reshape(()), np.asarray(np.float32(zero_point)).reshape(()), float(np.float32(scale))
+
+
+def test_error_kernel_gives_tensor_errors_numbers_bit_for_bit():
+    """The worker's kernel (the difference from the stored integers into a reused buffer, small
+    tensors' maxima by one reduceat) against tensor_error on the dequantized copy, as the worker
+    computed them before: every field equal, bit for bit, one tensor at a time and in batches."""
+    kernel = ErrorKernel()
+    cases = _kernel_cases()
+    expected = []
+    arguments = []
+    with np.errstate(all="ignore"):  # the last case overflows float32, as the worker allows
+        for ref, stored, scale, zero_point in cases:
+            args = _kernel_arguments(stored, scale, zero_point)
+            arguments.append((ref, stored, *args))
+            if scale is None:
+                expected.append(tensor_error(ref, stored))
+            else:
+                scales = np.array([scale], np.float32)
+                expected.append(tensor_error(ref, dequantize_array(stored, scales, np.array([zero_point]), 0), scales))
+        single = [kernel.error(*a) for a in arguments]
+        batched = kernel.errors(arguments)
+        reversed_batch = kernel.errors(arguments[::-1])[::-1]
+    for want, one, many, other in zip(expected, single, batched, reversed_batch):
+        assert _same_metrics(want, one) and _same_metrics(want, many) and _same_metrics(want, other), (want, one, many)
+    assert math.isnan(single[-2].mean_squared_error)  # the empty tensor
+    # float32 squares overflow there: the sums are redone in float64, as tensor_error does.
+    assert single[-1].mean_squared_error == pytest.approx(4e60, rel=1e-6) and single[-1].cosine == -1.0
+    with pytest.raises(ValueError, match="5 candidate values against 4"):
+        kernel.error(np.zeros(4, np.float32), np.zeros(5, np.float32))
+
+
+def test_error_kernel_against_float64_definitions():
+    """The same kernel against a straightforward float64 computation of each definition."""
+    kernel = ErrorKernel()
+    cases = [c for c in _kernel_cases() if 0 < c[0].size and abs(c[0]).max() < 1e6]
+    with np.errstate(all="ignore"):
+        found = kernel.errors([(ref, stored, *_kernel_arguments(stored, scale, zp)) for ref, stored, scale, zp in cases])
+    for (ref, stored, scale, zero_point), m in zip(cases, found):
+        # The dequantized values are float32, as the interpreter's float tensors are; from them
+        # on, everything in float64.
+        r = ref.astype(np.float64).ravel()
+        real = stored.astype(np.float32).ravel()
+        if scale is not None:
+            real = (real - np.float32(zero_point)) * np.float32(scale)
+        real = real.astype(np.float64)
+        d = real - r
+        assert m.mean_squared_error == pytest.approx(np.mean(d**2), rel=1e-6)
+        assert m.max_abs_error == pytest.approx(np.max(np.abs(d)), rel=1e-6)
+        assert m.mean_error == pytest.approx(np.mean(d), rel=1e-5, abs=1e-7 * np.mean(np.abs(d)))
+        # stddev is sqrt(mean(d²) − mean(d)²), as tensor_error takes it: where it is far below
+        # the RMS (one element), float32's 6e-8 in mean(d²) leaves up to sqrt(6e-8) of the RMS.
+        assert m.stddev == pytest.approx(np.std(d), rel=1e-5, abs=1e-3 * np.sqrt(np.mean(d**2)))
+        assert m.sqnr_db == pytest.approx(10 * np.log10(np.sum(r**2) / np.sum(d**2)), rel=1e-6, abs=1e-6)
+        assert m.cosine == pytest.approx(r @ real / np.linalg.norm(r) / np.linalg.norm(real), rel=1e-6)
+        if scale is None:
+            assert m.rmse_over_scale is None
+        else:
+            assert m.rmse_over_scale == pytest.approx(np.sqrt(np.mean(d**2)) / float(np.float32(scale)), rel=1e-6)
 
 
 # --- matching ------------------------------------------------------------------------------------
@@ -201,6 +297,9 @@ def test_vww_float_against_int8_on_real_photos(worker):
     ref_path, cand_path = shared_model(VWW_FLOAT), shared_model(VWW_INT8)
     preprocessing, samples = _samples([read_model(ref_path), read_model(cand_path)], images=8)
     assert len(samples.samples) == 8 and not samples.random
+    from tflite_inspector.core.comparison import run
+
+    run._batch_sizes.clear()  # a comparison run before starts with its last batch size (below)
     progress = []
     result = compare_models(str(ref_path), [str(cand_path)], samples, worker,
                             preprocessing=preprocessing.describe(),
@@ -227,6 +326,83 @@ def test_vww_float_against_int8_on_real_photos(worker):
     assert cand.layers[0].op == "input" and cand.layers[0].metrics.max_abs_error <= 0.5 / 255 + 1e-6
     text = format_comparison_text(result)
     assert "top-1 agreement" in text and "worst 10 of 32 matched tensors" in text
+    # Run again, the same comparison starts with the batch size the first one ended with.
+    progress.clear()
+    again = compare_models(str(ref_path), [str(cand_path)], samples, worker,
+                           progress=lambda d, t, message: progress.append((d, t, message)))
+    assert [(d, t) for d, t, message in progress if not message][0] > (1, 8)
+    assert [layer.per_input for layer in again.candidates[0].layers] == [layer.per_input for layer in cand.layers]
+
+
+@needs_shared
+def test_the_workers_numbers_are_tensor_error_on_the_dequantized_tensors(worker):
+    """The worker's loop (ErrorKernel on the stored int8 values, batched) gives, bit for bit, what
+    tensor_error gives on the candidate's tensors dequantized: here recomputed in this process
+    from the interpreter's own tensors, end to end."""
+    from ai_edge_litert import interpreter as litert
+
+    from tflite_inspector.core.reading.tensor_data import quantize_array
+
+    ref_path, cand_path = shared_model(VWW_FLOAT), shared_model(VWW_INT8)
+    models = [read_model(ref_path), read_model(cand_path)]
+    _, samples = _samples(models, images=3)
+    (cand,) = compare_models(str(ref_path), [str(cand_path)], samples, worker).candidates
+    assert cand.isolated and len(cand.layers) == 32
+
+    def run(path, values):
+        interpreter = litert.Interpreter(
+            model_path=str(path), experimental_preserve_all_tensors=True,
+            experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interpreter.allocate_tensors()
+        (detail,) = interpreter.get_input_details()
+        scales, zero_points = (detail["quantization_parameters"][k] for k in ("scales", "zero_points"))
+        interpreter.set_tensor(detail["index"], quantize_array(
+            values[0], detail["dtype"], float(scales[0]) if len(scales) else None,
+            int(zero_points[0]) if len(zero_points) else 0))
+        interpreter.invoke()
+        return interpreter, {t["index"]: t["quantization_parameters"] for t in interpreter.get_tensor_details()}
+
+    for k, sample in enumerate(samples.samples):
+        ref, _ = run(ref_path, sample.values)
+        interpreter, quantization = run(cand_path, sample.values)
+        for layer in cand.layers:
+            stored = interpreter.get_tensor(layer.candidate_tensor)
+            qp = quantization[layer.candidate_tensor]
+            real = dequantize_array(stored, qp["scales"], qp["zero_points"], qp["quantized_dimension"])
+            with np.errstate(all="ignore"):
+                expected = tensor_error(ref.get_tensor(layer.reference_tensor), real, qp["scales"])
+            assert _same_metrics(layer.per_input[k], expected), (layer.candidate_name, layer.per_input[k], expected)
+
+
+@needs_shared
+def test_isolated_models_are_built_once_per_pair_and_file_version(worker, tmp_path, monkeypatch):
+    """Repeated comparisons of the same files reuse the isolated models (same files, no rebuild,
+    the same numbers); an edited file gets new ones; clear_isolated_cache deletes them."""
+    from tflite_inspector.core.comparison import run
+
+    ref_path, cand_path = tmp_path / "float.tflite", tmp_path / "int8.tflite"
+    ref_path.write_bytes(shared_model(VWW_FLOAT).read_bytes())
+    cand_path.write_bytes(shared_model(VWW_INT8).read_bytes())
+    _, samples = _samples([read_model(ref_path), read_model(cand_path)], images=2)
+    builds = []
+    real_build = run._isolated_runs
+    monkeypatch.setattr(run, "_isolated_runs", lambda *args: builds.append(args[3]) or real_build(*args))
+
+    def compare():
+        (cand,) = compare_models(str(ref_path), [str(cand_path)], samples, worker).candidates
+        assert cand.isolated
+        return [(layer.isolated, layer.isolated_own, layer.metrics) for layer in cand.layers]
+
+    first = compare()
+    assert compare() == first and len(builds) == 1
+    files = sorted(Path(builds[0]).parent.glob(Path(builds[0]).name + "-*.tflite"))
+    assert [f.name.split("-", 1)[1] for f in files] == ["candidate.tflite", "reference.tflite"]
+    stat = cand_path.stat()
+    os.utime(cand_path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # edited (same bytes)
+    assert compare() == first and len(builds) == 2
+    run.clear_isolated_cache()
+    assert not any(f.exists() for f in files) and not any(Path(builds[1]).parent.glob(Path(builds[1]).name + "-*"))
+    assert compare() == first and len(builds) == 3
 
 
 @needs_shared
@@ -273,7 +449,7 @@ def test_a_candidate_that_cannot_run_is_reported_and_the_others_go_on(worker, tm
                             samples, worker)
     errors = [c.error for c in result.candidates]
     assert "broken.tflite" in errors[0]
-    assert "ad01_int8.tflite has 1 inputs" not in errors[1] and "input 'input_1' is [1, 640]" in errors[1]
+    assert "ad01_int8.tflite has 1 inputs" not in errors[1] and "input 'input_1' is [1,640]" in errors[1]
     assert errors[2] is None and result.candidates[2].layers
     with pytest.raises(InputError, match="no usable input"):
         compare_models(str(ref_path), [str(broken)], _samples([read_model(ref_path)])[1], worker)

@@ -212,3 +212,50 @@ def test_installed_wheel_runs_outside_the_repository(wheel, tmp_path):
     runtime = json.loads(compat.stdout.splitlines()[0])["xnnpack_runtime"]
     assert runtime["ops"], runtime
     assert "Traceback" not in inspect.stderr + report.stderr + compat.stderr
+
+
+def test_a_base_install_names_the_extra_a_feature_needs(wheel, tmp_path):
+    """A plain `pip install tflite-inspector` has no quantizer and no TensorFlow: this environment's
+    packages without them (a folder of links to every other entry of site-packages). `inspect`
+    works; `quantize` says in one line which extra to install, and writes nothing."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    extras = ("ai_edge_quantizer", "tensorflow", "keras", "tf_keras", "tensorboard")
+    base = tmp_path / "base_dependencies"
+    base.mkdir()
+    for folder in dict.fromkeys(p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")):
+        for entry in Path(folder).iterdir():
+            name = entry.name.lower().replace("-", "_")
+            if name.startswith(extras) or name.startswith(("tflite_inspector", "__editable__")) \
+                    or (base / entry.name).exists():
+                continue
+            (base / entry.name).symlink_to(entry)
+    (_venv_site_packages(python) / "_base_dependencies.pth").write_text(f"{base}\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")}
+    script = str(venv / "bin" / "tflite-inspector")
+    sample = PROJECT_ROOT / "resources" / "samples" / "shapes_float.tflite"
+    check = subprocess.run([str(python), "-c", "import importlib.util as u; print(u.find_spec('ai_edge_quantizer'), "
+                            "u.find_spec('tensorflow'))"], capture_output=True, text=True, env=env, timeout=60)
+    assert check.stdout.strip() == "None None", check.stdout + check.stderr
+
+    inspect = subprocess.run([script, "inspect", str(sample)], capture_output=True, text=True, env=env, timeout=300,
+                             cwd=tmp_path)
+    assert inspect.returncode == 0, inspect.stderr
+    out = tmp_path / "out"
+    quantize = subprocess.run([script, "quantize", str(sample), "--modes", "float16,int8", "--random", "2", "-o",
+                               str(out)], capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert quantize.returncode == 2
+    lines = quantize.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'tflite-inspector[quantize]'" in lines[0], quantize.stderr
+    assert "ModuleNotFoundError" not in quantize.stderr and not out.exists()
+    keras = tmp_path / "model.keras"
+    keras.write_bytes(b"PK")  # a name is enough: the check comes before the file is read
+    convert = subprocess.run([script, "quantize", str(keras), "--modes", "dynamic", "-o", str(out)],
+                             capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert convert.returncode == 2 and "pip install 'tflite-inspector[convert]'" in convert.stderr, convert.stderr

@@ -10,6 +10,7 @@ The Keras models are built by a child Python, so TensorFlow never loads into the
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -22,7 +23,9 @@ import pytest
 from tflite_inspector.core.errors import ConversionError, RuntimeFailure
 from tflite_inspector.core.lab.budget import apply_budget
 from tflite_inspector.core.lab.modes import parse_modes, source_kind
-from tflite_inspector.core.lab.results import lab_dict
+from tflite_inspector.core.lab.keep_float import resolve
+from tflite_inspector.core.lab.output import format_lab_text, not_full_integer_text
+from tflite_inspector.core.lab.results import lab_dict, lab_result_from_dict
 from tflite_inspector.core.lab.run import run_lab
 from tflite_inspector.core.lab.settings import (
     MIN_CALIBRATION_SAMPLES,
@@ -155,6 +158,32 @@ def test_budget_marks_what_fits_and_recommends_the_smallest_error(vww_lab):
     # A budget nothing meets: no recommendation, and says so.
     marked, best, reason = apply_budget(result.variants, Budget(max_size_bytes=1000))
     assert best is None and "no quantized variant fits" in reason
+
+
+def _measured_variant(mode: str, size: int, top1: float | None, sqnr: float | None):
+    from tflite_inspector.core.lab.results import VariantResult
+
+    return VariantResult(mode, mode, f"/x/{mode}.tflite", size_bytes=size, top1_agreement=top1, output_sqnr_db=sqnr)
+
+
+def test_without_a_budget_the_smallest_variant_within_the_default_tolerances_is_recommended():
+    from tflite_inspector.core.lab.budget import DEFAULT_MIN_OUTPUT_SQNR_DB, DEFAULT_MIN_TOP1_AGREEMENT
+
+    reference = replace(_measured_variant("float32", 1000, 1.0, math.inf), is_reference=True)
+    variants = [reference, _measured_variant("float16", 500, 1.0, 60.0), _measured_variant("dynamic", 260, 1.0, 38.0),
+                _measured_variant("int8", 250, 1.0, 31.0), _measured_variant("weight-int4", 140, 0.9, 22.0)]
+    _, best, reason = apply_budget(variants, Budget())
+    # int4 is smallest but out of tolerance (top-1 90%, 22 dB); int8 is the smallest within them,
+    # though float16 has the smallest error (the old rule's choice).
+    assert best == "int8" and "within the default tolerances" in reason
+    assert f"{DEFAULT_MIN_OUTPUT_SQNR_DB:g} dB" in reason and f"{DEFAULT_MIN_TOP1_AGREEMENT:.0%}" in reason
+    # Nothing within them: the smallest error, saying so.
+    worse = [reference, _measured_variant("int8", 250, 0.5, 12.0), _measured_variant("dynamic", 260, 0.8, 18.0)]
+    _, best, reason = apply_budget(worse, Budget())
+    assert best == "dynamic" and reason.startswith("dynamic: no variant is within the default tolerances")
+    # Nothing measured: no recommendation, and why.
+    _, best, reason = apply_budget([reference, _measured_variant("int8", 250, None, None)], Budget())
+    assert best is None and "measured" in reason
 
 
 @needs_shared
@@ -370,3 +399,174 @@ def test_the_cli_json_has_the_issues_fields_and_tensorflow_stays_out_of_the_pare
         assert set(v) >= {"mode", "path", "size_bytes", "latency_ms", "top1_agreement", "output_sqnr_db", "error"}
         assert v["error"] is None and set(v["latency_ms"]) >= {"median", "p90"}
     assert data["variants"][0]["fits_budget"] is False and data["recommendation"] in ("dynamic", "int8")
+
+
+# --- what each mode really did -----------------------------------------------------------------
+
+_BUILD_PRELU = textwrap.dedent("""
+    import sys
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    x = inputs
+    for filters in (8, 16, 16):
+        x = keras.layers.Conv2D(filters, 3, padding="same")(x)
+        x = keras.layers.PReLU(shared_axes=[1, 2])(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(4)(x)
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.Model(inputs, outputs))
+    open(sys.argv[1], "wb").write(converter.convert())
+""")
+
+
+def test_a_full_integer_variant_that_keeps_prelu_in_float_is_flagged(workers, tmp_path):
+    """ai-edge-quantizer's int8 recipe leaves PRELU in float: the variant is flagged, with counts
+    read back from the variant file itself."""
+    source = tmp_path / "prelu.tflite"
+    subprocess.run([sys.executable, "-c", _BUILD_PRELU, str(source)], check=True, capture_output=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+    settings = LabSettings(str(source), str(tmp_path / "out"), ("int8", "dynamic"), random_count=4, runs=3)
+    result = run_lab(settings, *workers)
+    int8 = result.variant("int8")
+    assert int8.usable, (int8.error, int8.unchanged)
+    with read_model(int8.path) as model:
+        ops = model.main_subgraph.operators
+        tensors = model.main_subgraph.tensors
+        prelus = [op for op in ops if op.opcode == "PRELU"]
+        float_prelus = [op for op in prelus if tensors[op.outputs[0]].dtype == "FLOAT32"]
+        conversions = sum(op.opcode in ("QUANTIZE", "DEQUANTIZE") and not all(tensors[i].is_constant for i in op.inputs)
+                          for op in ops)
+    precision = int8.precision
+    assert len(float_prelus) == len(prelus) == 3, "the premise: ai-edge-quantizer leaves PRELU in float"
+    assert precision.float_ops.get("PRELU") == 3
+    assert sum(precision.conversions.values()) == conversions > 0
+    assert not precision.full_integer and int8.not_full_integer
+    text = format_lab_text(result)
+    assert "[NOT full-integer]" in text and "3 PRELU" in text
+    entry = next(v for v in lab_dict(result)["variants"] if v["mode"] == "int8")
+    assert entry["full_integer"] is False and entry["float_ops"]["PRELU"] == 3
+    assert sum(entry["ops_by_dtype"].values()) + sum(entry["conversion_ops"].values()) <= len(ops)
+    # The reference is all float, and a dynamic-range variant is not judged as an integer mode.
+    assert result.reference.precision.float_op_count > 0 and not result.variant("dynamic").not_full_integer
+    # Read back from the saved results, the flag and counts are the same.
+    again = lab_result_from_dict(json.loads(json.dumps(lab_dict(result)))).variant("int8")
+    assert again.precision == precision and again.not_full_integer
+
+
+def test_a_variant_slower_than_float_says_so_and_why():
+    from tflite_inspector.core.lab.contents import OpPrecision
+    from tflite_inspector.core.lab.results import DelegateCoverage, MeasuredLatency, slowdown
+
+    float_ops = OpPrecision({"float32": 63}, {}, {"CONV_2D": 63}, 0)
+    reference = replace(_measured_variant("float32", 1000, 1.0, math.inf), is_reference=True,
+                        latency=MeasuredLatency(10.0, 11.0, 20, 1, 1), precision=float_ops,
+                        delegates=(DelegateCoverage("xnnpack", 63, 63, 1),))
+    # The PRELU case of the issue: 13 float islands behind 26 conversions, 1.6× slower.
+    islands = OpPrecision({"int8": 63, "float32": 13}, {"QUANTIZE": 13, "DEQUANTIZE": 13}, {"PRELU": 13}, 63)
+    int8 = replace(_measured_variant("int8", 300, 1.0, 30.0), latency=MeasuredLatency(16.0, 17.0, 20, 1, 14),
+                   precision=islands, delegates=(DelegateCoverage("xnnpack", 89, 89, 14),))
+    text = slowdown(int8, reference)
+    assert text.startswith("1.60× slower than float32") and "26 QUANTIZE/DEQUANTIZE/CAST ops inserted" in text
+    assert "14 partitions (float32: 1)" in text
+    # Within timing noise, or faster: nothing said.
+    assert slowdown(replace(int8, latency=MeasuredLatency(10.5, 11.0, 20, 1, 1)), reference) is None
+    # int16x8 without fast kernels, and XNNPACK refusing ops.
+    int16 = replace(_measured_variant("int16x8", 400, 1.0, 50.0), latency=MeasuredLatency(80.0, 90.0, 5, 1, 1),
+                    precision=OpPrecision({"int16": 63}, {}, {}, 63),
+                    delegates=(DelegateCoverage("xnnpack", 0, 63, 0),))
+    text = slowdown(int16, reference)
+    assert "8.00× slower" in text and "no int16-activation kernels" in text and "leaves 63 of 63 ops" in text
+
+
+def test_the_runtimes_info_lines_stay_off_the_terminal_unless_debugging(tmp_path):
+    sample = Path(__file__).resolve().parent.parent / "resources" / "samples" / "shapes_float.tflite"
+    command = [sys.executable, "-m", "tflite_inspector", "quantize", str(sample), "--modes", "float16", "--random", "2",
+               "--runs", "3", "-o"]
+    env = {k: v for k, v in os.environ.items() if k != "TFLITE_INSPECTOR_RUNTIME_LOG"}
+    quiet = subprocess.run([*command, str(tmp_path / "a")], capture_output=True, text=True, timeout=300, env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "INFO:" not in quiet.stderr and "XNNPACK delegate" not in quiet.stderr
+    # --debug lets the runtime's own lines through (the latency runs create an XNNPACK delegate).
+    loud = subprocess.run([*command, str(tmp_path / "b"), "--debug"], capture_output=True, text=True, timeout=300,
+                          env=env)
+    assert loud.returncode == 0 and "Created TensorFlow Lite XNNPACK delegate" in loud.stderr
+
+
+@needs_shared
+@pytest.mark.parametrize("selectors", [("DEPTHWISE_CONV_2D",), ("3", "5-6"), ("re:activation_1[0-2]/",)],
+                         ids=["by type", "by index", "by regex"])
+def test_keep_float_keeps_exactly_the_chosen_ops_in_float(workers, tmp_path, selectors):
+    """--keep-float by op type, index and regex over output names: the variant's chosen ops compute
+    in float32 and every other layer in int8 (read from the variant file itself)."""
+    source = str(shared_model(VWW_FLOAT))
+    with read_model(source) as reference:
+        expected = set(resolve(reference, selectors).ops)
+        assert expected and len(expected) < len(reference.main_subgraph.operators)
+    settings = LabSettings(source, str(tmp_path / "out"), ("int8",), calibration=(str(IMAGES),), runs=3,
+                           keep_float=selectors)
+    v = run_lab(settings, *workers).variant("int8")
+    assert v.usable, v.error
+    assert v.path.endswith(".tflite") and "_keep-" in os.path.basename(v.path)
+    assert v.kept_in_float.startswith(f"{len(expected)} op")
+    with read_model(source) as reference, read_model(v.path) as variant:
+        names = {op.index: reference.main_subgraph.tensors[op.outputs[0]].name
+                 for op in reference.main_subgraph.operators}
+        sg = variant.main_subgraph
+        by_name = {sg.tensors[op.outputs[0]].name: sg.tensors[op.outputs[0]].dtype for op in sg.operators
+                   if op.opcode not in ("QUANTIZE", "DEQUANTIZE")}
+    for index, name in names.items():
+        assert by_name[name] == ("FLOAT32" if index in expected else "INT8"), (index, name, by_name[name])
+    assert v.not_full_integer and "kept in float as asked" in not_full_integer_text(v)
+
+
+def test_keep_float_selectors_that_pick_nothing_are_refused_before_anything_runs(tmp_path):
+    with read_model(str(Path(__file__).resolve().parent.parent / "resources/samples/shapes_float.tflite")) as m:
+        with pytest.raises(ConversionError, match="picks no op"):
+            resolve(m, ("LSTM",))
+        with pytest.raises(ConversionError, match="ops 0 to"):
+            resolve(m, ("999",))
+        kept = resolve(m, ("CONV_2D",))
+        assert kept.scopes and all(s.startswith("^") and s.endswith(";$") for s in kept.scopes)
+
+
+@needs_shared
+def test_suggest_keeps_the_fewest_worst_ops_in_float_that_reach_the_target(workers, tmp_path):
+    """vww_96 int8 from ai-edge-quantizer on the ten photos: 27.9 dB at the output; ops are kept in
+    float worst own-error first until the output SQNR reaches the target (measured: 28.7 dB with 7
+    ops). Each step is reported; the last is a row, re-checked here by Compare, its kept ops float."""
+    from tflite_inspector.core.comparison.inputs import prepare_samples as prepare
+    from tflite_inspector.core.comparison.run import compare_models
+    from tflite_inspector.core.lab.suggest import SuggestTarget
+
+    source = str(shared_model(VWW_FLOAT))
+    target = SuggestTarget("int8", min_output_sqnr_db=28.5, max_float_ops=8)
+    settings = LabSettings(source, str(tmp_path / "out"), ("int8",), calibration=(str(IMAGES),), runs=3,
+                           suggest=target)
+    result = run_lab(settings, *workers)
+    s = result.suggestion
+    assert s is not None and s.met, s.note
+    first, last = s.steps[0], s.steps[-1]
+    assert first.float_ops == () and first.output_sqnr_db < 28.5 <= last.output_sqnr_db
+    assert all(not target.met_by(step.output_sqnr_db, step.top1_agreement) for step in s.steps[:-1])
+    assert [len(step.float_ops) for step in s.steps] == list(range(len(s.steps)))  # one more op each step
+    assert all(b.size_bytes > a.size_bytes for a, b in zip(s.steps, s.steps[1:]))  # float weights cost bytes
+    row = next(v for v in result.variants if v.title == s.chosen_mode_title)
+    assert row.kept_in_float.startswith(f"{len(last.float_ops)} op")
+    # Only the chosen step's file stays, beside the plain int8 variant and the settings.
+    assert sorted(os.listdir(settings.output_dir)) == sorted(
+        [os.path.basename(result.variant("int8").path), os.path.basename(row.path), "vww_96_float_quantize.json"])
+    # Re-checked by Compare on the same inputs.
+    with read_model(source) as reference:
+        _, samples = prepare([reference], [str(IMAGES)])
+        again = compare_models(reference, [row.path], samples, workers[0], isolated=False).candidates[0]
+        names = {i: reference.main_subgraph.tensors[reference.main_subgraph.operators[i].outputs[0]].name
+                 for i in last.float_ops}
+    assert again.outputs[0].metrics.sqnr_db == pytest.approx(last.output_sqnr_db, abs=1e-6)
+    with read_model(row.path) as variant:
+        dtypes = {variant.main_subgraph.tensors[o].name: variant.main_subgraph.tensors[o].dtype
+                  for op in variant.main_subgraph.operators for o in op.outputs}
+    assert all(dtypes[name] == "FLOAT32" for name in names.values())
+    # The text and JSON carry every step.
+    assert f"Suggest (int8, target output SQNR ≥ 28.5 dB): keeping {len(last.float_ops)} more op" in format_lab_text(result)
+    assert len(lab_dict(result)["suggestion"]["steps"]) == len(s.steps)

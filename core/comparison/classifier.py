@@ -16,9 +16,9 @@ SCORE_OPS = ("SOFTMAX", "LOG_SOFTMAX")
 _PASS_THROUGH = ("QUANTIZE", "DEQUANTIZE", "CAST", "RESHAPE", "SQUEEZE")
 
 
-def is_classifier_output(model: Model, tensor_index: int, labelled: bool) -> bool:
+def is_classifier_output(model: Model, tensor_index: int, labelled: bool, subgraph: int = 0) -> bool:
     """A vector of at least two scores, made by a softmax (or given labels: `labelled`)."""
-    sg = model.main_subgraph
+    sg = model.subgraphs[subgraph]
     t = sg.tensors[tensor_index]
     shape = [d for d in t.shape if d != 1]
     if len(shape) != 1 or shape[0] < 2:
@@ -40,9 +40,9 @@ def is_classifier_output(model: Model, tensor_index: int, labelled: bool) -> boo
     return False
 
 
-def model_is_classifier(model: Model) -> bool:
-    sg = model.main_subgraph
-    return bool(sg.outputs) and is_classifier_output(model, sg.outputs[0], False)
+def model_is_classifier(model: Model, subgraph: int = 0) -> bool:
+    sg = model.subgraphs[subgraph]
+    return bool(sg.outputs) and is_classifier_output(model, sg.outputs[0], False, subgraph)
 
 
 def top_classes(scores: np.ndarray, k: int, labels: Labels | None) -> tuple[RankedClass, ...]:

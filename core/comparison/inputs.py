@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+import warnings
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
+from ..formatting import format_shape
+from ..inspection.shapes import MAX_INPUT_ELEMENTS, check_declared_sizes
 from ..reading.model import NUMPY_DTYPES, Model
+from ..reading.regular_files import open_regular
+from .signatures import Entry, model_entry
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 ARRAY_SUFFIXES = (".npy", ".npz")
@@ -73,9 +81,10 @@ def _numbers(values: Sequence[float]) -> str:
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One input tensor of subgraph 0, and how an image would be laid into it."""
+    """One input tensor of the subgraph a comparison runs (signatures.py), and how an image would
+    be laid into it."""
 
-    position: int  # among the subgraph's inputs
+    position: int  # among the subgraph's inputs, in the order samples hold them
     tensor: int
     name: str
     shape: tuple[int, ...]
@@ -86,6 +95,7 @@ class InputSpec:
     height: int = 0
     width: int = 0
     channels: int = 0
+    signature_name: str = ""  # the signature's name for it, when the model has signatures
 
     @property
     def is_image(self) -> bool:
@@ -96,7 +106,7 @@ class InputSpec:
         return self.scale is not None
 
     def describe(self) -> str:
-        text = f"{self.name}: {self.dtype} {list(self.shape)}"
+        text = f"{self.name}: {self.dtype} {format_shape(self.shape)}"
         if self.is_image:
             colour = {1: "grayscale", 3: "RGB", 4: "RGBA"}.get(self.channels, f"{self.channels} channels")
             text += f", {self.layout} image {self.width}×{self.height} {colour}"
@@ -117,10 +127,12 @@ def _image_layout(shape: tuple[int, ...]) -> tuple[str, int, int, int] | None:
     return None
 
 
-def input_specs(model: Model) -> list[InputSpec]:
-    sg = model.main_subgraph
+def input_specs(model: Model, entry: Entry | None = None) -> list[InputSpec]:
+    """The inputs of `entry` (default: the model's default signature, or subgraph 0)."""
+    entry = entry or model_entry(model)
+    sg = model.subgraphs[entry.subgraph]
     specs = []
-    for position, index in enumerate(sg.inputs):
+    for position, index in enumerate(entry.inputs):
         t = sg.tensors[index]
         scale = zero_point = None
         q = t.quantization
@@ -135,9 +147,22 @@ def input_specs(model: Model) -> list[InputSpec]:
                 position=position, tensor=index, name=t.name, shape=t.shape, dtype=t.dtype,
                 scale=scale, zero_point=zero_point, layout=layout_name if layout else None,
                 height=height, width=width, channels=channels,
+                signature_name=entry.input_names[position] if entry.key is not None else "",
             )
         )
     return specs
+
+
+def _entries(models: Sequence[Model], key: str | None) -> list[tuple[Model, Entry]]:
+    """Each model with its entry for signature `key`; a model without that signature is left out
+    (the comparison itself reports it)."""
+    found = []
+    for model in models:
+        try:
+            found.append((model, model_entry(model, key)))
+        except InputError:
+            continue
+    return found
 
 
 _INT_RANGES = {"INT8": (-128, 127), "UINT8": (0, 255), "INT16": (-32768, 32767)}
@@ -152,25 +177,28 @@ def quantized_real_range(spec: InputSpec) -> tuple[float, float] | None:
     return spec.scale * (qmin - spec.zero_point), spec.scale * (qmax - spec.zero_point)
 
 
-def suggest_normalization(models: Sequence[Model]) -> Normalization:
+def suggest_normalization(models: Sequence[Model], key: str | None = None) -> Normalization:
     """The normalization for image inputs, from the first model of `models` that says.
 
     In order: TFLite metadata mean/std (NormalizationOptions); the real range of a
     quantized integer image input (a uint8 input with scale 1/128 and zero point 128
     means the model was trained on [−1, 1]); a raw uint8 input (0–255); else [0, 1],
-    marked as a default the user should check.
+    marked as a default the user should check. Inputs are those of signature `key` (None: each
+    model's default).
     """
-    for model in models:
+    entries = _entries(models, key)
+    for model, entry in entries:
         md = model.tflite_metadata
-        if md and md.subgraphs and md.subgraphs[0].inputs:
+        # TFLite metadata describes subgraph 0 only: it says nothing of another signature's inputs.
+        if entry.subgraph == 0 and md and md.subgraphs and md.subgraphs[0].inputs:
             tm = md.subgraphs[0].inputs[0]
             if tm.normalization_mean and tm.normalization_std and all(s != 0 for s in tm.normalization_std):
                 return Normalization(
                     tuple(tm.normalization_mean), tuple(tm.normalization_std), "metadata",
                     f"TFLite metadata of {model.file_name}",
                 )
-    for model in models:
-        for spec in input_specs(model):
+    for model, entry in entries:
+        for spec in input_specs(model, entry):
             real = quantized_real_range(spec) if spec.is_image else None
             if real is None or not real[1] > real[0]:
                 continue
@@ -184,8 +212,8 @@ def suggest_normalization(models: Sequence[Model]) -> Normalization:
                     return Normalization((mean,), (std,), key, source)
             std = 255.0 / (hi - lo)
             return Normalization((-lo * std,), (std,), "custom", source)
-    for model in models:
-        for spec in input_specs(model):
+    for model, entry in entries:
+        for spec in input_specs(model, entry):
             if spec.is_image and spec.dtype == "UINT8" and not spec.quantized:
                 return preset("raw", f"{model.file_name} takes raw uint8 pixels")
     return preset("unit", "default preset; change it if the model was trained on another range")
@@ -206,7 +234,9 @@ class Sample:
 
     name: str  # shown to the user: the file name, with [i] for one row of an array file
     path: str
-    values: tuple[np.ndarray, ...]  # float32 (or the integer dtype of a non-quantized integer input)
+    # float32 (or the integer dtype of a non-quantized integer input); for images past
+    # HELD_SAMPLE_BYTES a DecodedOnUse, which reads as the same sequence
+    values: Sequence[np.ndarray]
     thumbnail: np.ndarray | None = None  # uint8 H×W×3 (or H×W), at most 96 pixels a side, for images
 
 
@@ -216,6 +246,20 @@ class SampleSet:
     errors: tuple[str, ...]  # one line per file that could not be used
     description: str  # what the inputs are, e.g. "12 images from photos/" or "8 random inputs (seed 0)"
     random: bool = False
+
+
+def check_input_sizes(specs: Sequence[InputSpec]) -> None:
+    """Refuse inputs whose declared shapes are too large to allocate, before anything is: a
+    312-byte model may declare [1,100000,100000,3], and an image would be resized to it."""
+    total = 0
+    for spec in specs:
+        elements = math.prod(max(d, 1) for d in spec.shape)
+        total += elements
+        if elements > MAX_INPUT_ELEMENTS:
+            raise InputError(f"input {spec.name!r} {format_shape(spec.shape)} is {elements:,} elements, more than the "
+                             f"{MAX_INPUT_ELEMENTS:,} a run allows")
+    if total > MAX_INPUT_ELEMENTS:
+        raise InputError(f"the inputs together are {total:,} elements, more than the {MAX_INPUT_ELEMENTS:,} a run allows")
 
 
 def list_input_files(paths: Iterable[str]) -> list[str]:
@@ -233,6 +277,12 @@ def list_input_files(paths: Iterable[str]) -> list[str]:
     return found
 
 
+# The most pixels an input image may decode to (after JPEG's reduced-scale decoding), far below
+# Pillow's own limit (89 MP warns, 179 MP fails): inputs are resized to a model's input anyway, and
+# a 420 KB PNG of 12,000² pixels would otherwise take 1.2 GB.
+MAX_IMAGE_PIXELS = 40_000_000
+
+
 def decode_image(path: str, spec: InputSpec, resize: str = "stretch") -> tuple[np.ndarray, np.ndarray]:
     """An image file → (pixels as float32 H×W×C on a 0–255 scale at the input size, thumbnail).
 
@@ -245,14 +295,26 @@ def decode_image(path: str, spec: InputSpec, resize: str = "stretch") -> tuple[n
     if spec.channels not in (1, 3, 4):
         raise InputError(f"{name}: input {spec.name!r} has {spec.channels} channels; an image has 1, 3 or 4")
     try:
-        with Image.open(path) as img:
-            if img.format == "JPEG":
-                # Decode at a reduced scale when the image is much larger than the input.
-                img.draft("RGB" if spec.channels != 1 else "L", (spec.width, spec.height))
-            img = ImageOps.exif_transpose(img)
-            img.load()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise InputError(f"{name}: not a readable image ({e})") from None
+        with open_regular(path) as f, warnings.catch_warnings():
+            # The size is checked below, at a far lower limit than Pillow's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(f) as img:
+                if img.format == "JPEG":
+                    # Decode at a reduced scale when the image is much larger than the input.
+                    img.draft("RGB" if spec.channels != 1 else "L", (spec.width, spec.height))
+                width, height = img.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise InputError(f"{name}: {width}×{height} is {width * height / 1e6:.0f} megapixels, more than "
+                                     f"the {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels an input image may have (make it smaller first)")
+                img = ImageOps.exif_transpose(img)
+                img.load()
+    except (UnidentifiedImageError, OSError, ValueError, EOFError, Image.DecompressionBombError) as e:
+        # Pillow names the stream, not the file, when it cannot tell the format.
+        reason = "cannot identify the image format" if isinstance(e, UnidentifiedImageError) else (
+            getattr(e, "strerror", None) or e)
+        raise InputError(f"{name}: not a readable image ({reason})") from None
+    except MemoryError:
+        raise InputError(f"{name}: too large to decode") from None
     if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         # 16-bit (and 32-bit) single-channel images: scale to 0–255 before the usual steps.
         wide = np.asarray(img, dtype=np.float32)
@@ -294,16 +356,26 @@ def image_to_real(pixels: np.ndarray, spec: InputSpec, normalization: Normalizat
 def _array_rows(name: str, array: np.ndarray, spec: InputSpec) -> list[np.ndarray]:
     """An array for one input → one or more samples: the input's shape, its shape without the
     batch dimension, or a batch of them along the first axis."""
+    _check_fits(name, array.shape, array.dtype, spec)
     shape = tuple(spec.shape)
-    if array.dtype.kind not in "fiub":
-        raise InputError(f"{name}: {array.dtype} values cannot feed {spec.name!r}")
     if array.shape == shape:
         return [array]
     if shape and shape[0] == 1 and array.shape == shape[1:]:
         return [array[None]]
-    if shape and array.ndim == len(shape) and array.shape[1:] == shape[1:] and array.shape[0] > 0:
-        return [array[i : i + 1] for i in range(array.shape[0])]
-    raise InputError(f"{name}: shape {list(array.shape)} does not fit input {spec.name!r} {list(shape)}")
+    return [array[i : i + 1] for i in range(array.shape[0])]
+
+
+def _check_fits(name: str, array_shape: tuple[int, ...], dtype: np.dtype, spec: InputSpec) -> None:
+    """InputError unless an array of this shape and dtype feeds `spec` (as `_array_rows` splits
+    it); checked on an .npy header before its values are read."""
+    shape = tuple(spec.shape)
+    if dtype.kind not in "fiub":
+        raise InputError(f"{name}: {dtype} values cannot feed {spec.name!r}")
+    if array_shape == shape or shape and shape[0] == 1 and array_shape == shape[1:]:
+        return
+    if shape and len(array_shape) == len(shape) and array_shape[1:] == shape[1:] and array_shape[0] > 0:
+        return
+    raise InputError(f"{name}: shape {list(array_shape)} does not fit input {spec.name!r} {list(shape)}")
 
 
 def _as_real(array: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -314,28 +386,77 @@ def _as_real(array: np.ndarray, spec: InputSpec) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
+# The most elements an .npy or .npz file may hold for a run, all its samples together (1 GiB of
+# float32); a larger batch is refused from its header, before anything is read or decompressed.
+MAX_ARRAY_FILE_ELEMENTS = 1 << 28
+
+
+def _array_header(fp: Any, name: str, member: str = "") -> tuple[tuple[int, ...], bool, np.dtype]:
+    """An .npy stream's shape, Fortran order and dtype, from its header alone."""
+    fmt = np.lib.format
+    what = f"{name}: member {member!r}" if member else name
+    version = fmt.read_magic(fp)
+    if version == (1, 0):
+        shape, fortran, dtype = fmt.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, fortran, dtype = fmt.read_array_header_2_0(fp)
+    else:
+        raise InputError(f"{what}: .npy format version {version[0]}.{version[1]} is not read")
+    if dtype.hasobject:
+        raise InputError(f"{what}: holds Python objects (a pickle), which are never loaded")
+    return tuple(int(d) for d in shape), bool(fortran), dtype
+
+
+def _read_checked(fp: Any, name: str, spec: InputSpec, member: str = "") -> np.ndarray:
+    """One array, after its header shows it fits `spec` and is not too large to load."""
+    shape, fortran, dtype = _array_header(fp, name, member)
+    _check_fits(name, shape, dtype, spec)
+    elements = math.prod(shape)
+    if elements > MAX_ARRAY_FILE_ELEMENTS:
+        raise InputError(f"{name}: {format_shape(shape)} is {elements:,} elements, more than the "
+                         f"{MAX_ARRAY_FILE_ELEMENTS:,} one file may hold (split it)")
+    size = elements * dtype.itemsize
+    data = bytearray()
+    while len(data) < size:  # a zip member's stream may return less than asked
+        chunk = fp.read(min(size - len(data), 1 << 24))
+        if not chunk:
+            raise InputError(f"{name}: {'member ' + repr(member) + ' ' if member else ''}ends before its "
+                             f"{size:,} bytes of values")
+        data += chunk
+    array = np.frombuffer(data, dtype=dtype, count=elements)
+    return array.reshape(shape[::-1]).transpose() if fortran else array.reshape(shape)
+
+
 def _load_array_file(path: str, specs: Sequence[InputSpec]) -> list[Sample]:
     name = os.path.basename(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        raise InputError(f"{name}: not a readable .npy/.npz file ({e})") from None
-    if isinstance(loaded, np.ndarray):
-        if len(specs) != 1:
-            raise InputError(f"{name}: the model has {len(specs)} inputs; give them in one .npz named by input")
-        per_input = [_array_rows(name, loaded, specs[0])]
-    else:
-        with loaded:
-            keys = list(loaded.keys())
-            arrays = {}
-            for position, spec in enumerate(specs):
-                key = next((k for k in (spec.name, f"arr_{position}") if k in keys), None)
-                if key is None and len(specs) == len(keys) == 1:
-                    key = keys[0]
-                if key is None:
-                    raise InputError(f"{name}: no array named {spec.name!r} (found {', '.join(keys) or 'none'})")
-                arrays[position] = loaded[key]
-        per_input = [_array_rows(name, arrays[i], spec) for i, spec in enumerate(specs)]
+        with open_regular(path) as f:
+            if not path.lower().endswith(".npz"):
+                if len(specs) != 1:
+                    raise InputError(f"{name}: the model has {len(specs)} inputs; give them in one .npz named by input")
+                per_input = [_array_rows(name, _read_checked(f, name, specs[0]), specs[0])]
+            else:
+                with zipfile.ZipFile(f) as archive:
+                    keys = [n[:-4] for n in archive.namelist() if n.endswith(".npy")]
+                    arrays = {}
+                    for position, spec in enumerate(specs):
+                        key = next((k for k in (spec.name, spec.signature_name, f"arr_{position}") if k and k in keys), None)
+                        if key is None and len(specs) == len(keys) == 1:
+                            key = keys[0]
+                        if key is None:
+                            raise InputError(f"{name}: no array named {spec.name!r} (found {', '.join(keys) or 'none'})")
+                        with archive.open(key + ".npy") as member:
+                            arrays[position] = _read_checked(member, name, spec, key)
+                per_input = [_array_rows(name, arrays[i], spec) for i, spec in enumerate(specs)]
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{name}: too large to load") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError) as e:
+        # OSError includes a special file (regular_files.py); BadZipFile a corrupt or truncated
+        # archive, zlib.error a corrupt member, RuntimeError an encrypted one.
+        reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
+        raise InputError(f"{name}: not a readable .npy/.npz file ({reason})") from None
     counts = {len(rows) for rows in per_input}
     if len(counts) != 1:
         raise InputError(f"{name}: the arrays hold different numbers of samples ({sorted(counts)})")
@@ -350,11 +471,45 @@ def _load_array_file(path: str, specs: Sequence[InputSpec]) -> list[Sample]:
     ]
 
 
+# Image values kept in memory once decoded; past this, an image's values are decoded again each
+# time they are used (DecodedOnUse), so a folder of 2,000 photos at 224 px (1.4 GB of float32) is
+# streamed through a run instead of held. Arrays are held: their files are read, not decoded.
+HELD_SAMPLE_BYTES = 256 << 20
+
+
+class DecodedOnUse(Sequence[np.ndarray]):
+    """An image sample's values (one array), decoded from its file each time they are read. It is
+    sent to a worker as the plain tuple of its values."""
+
+    __slots__ = ("_path", "_spec", "_preprocessing")
+
+    def __init__(self, path: str, spec: InputSpec, preprocessing: Preprocessing) -> None:
+        self._path, self._spec, self._preprocessing = path, spec, preprocessing
+
+    def _decode(self) -> tuple[np.ndarray]:
+        pixels, _ = decode_image(self._path, self._spec, self._preprocessing.resize)
+        return (image_to_real(pixels, self._spec, self._preprocessing.normalization),)
+
+    def __len__(self) -> int:
+        return 1
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._decode()[index]
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return iter(self._decode())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (tuple, (tuple(self),))
+
+
 def load_samples(paths: Iterable[str], specs: Sequence[InputSpec], preprocessing: Preprocessing,
                  limit: int | None = None) -> SampleSet:
     """Files and folders → samples, with one message per file that cannot be used."""
+    check_input_sizes(specs)
     samples: list[Sample] = []
     errors: list[str] = []
+    held = 0  # bytes of image values kept in memory
     paths = list(paths)
     files = list_input_files(paths)
     for path in files:
@@ -363,16 +518,20 @@ def load_samples(paths: Iterable[str], specs: Sequence[InputSpec], preprocessing
         name = os.path.basename(path)
         try:
             if not os.path.isfile(path):
-                raise InputError(f"{path}: no such file")
+                raise InputError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a regular file")
             if path.lower().endswith(ARRAY_SUFFIXES):
                 samples.extend(_load_array_file(path, specs))
                 continue
             if len(specs) != 1 or not specs[0].is_image:
-                shapes = ", ".join(f"{s.name} {list(s.shape)}" for s in specs)
+                shapes = ", ".join(f"{s.name} {format_shape(s.shape)}" for s in specs)
                 raise InputError(f"{name}: the model does not take an image ({shapes}); give .npy or .npz files")
             pixels, thumbnail = decode_image(path, specs[0], preprocessing.resize)
             real = image_to_real(pixels, specs[0], preprocessing.normalization)
-            samples.append(Sample(name, path, (real,), thumbnail))
+            if held + real.nbytes > HELD_SAMPLE_BYTES:
+                samples.append(Sample(name, path, DecodedOnUse(path, specs[0], preprocessing), thumbnail))
+            else:
+                held += real.nbytes
+                samples.append(Sample(name, path, (real,), thumbnail))
         except InputError as e:
             errors.append(str(e))
         except MemoryError:
@@ -386,13 +545,14 @@ def load_samples(paths: Iterable[str], specs: Sequence[InputSpec], preprocessing
 
 
 def random_samples(specs: Sequence[InputSpec], count: int, preprocessing: Preprocessing,
-                   seed: int = 0, models: Sequence[Model] = ()) -> SampleSet:
+                   seed: int = 0, models: Sequence[Model] = (), key: str | None = None) -> SampleSet:
     """Random inputs, only when asked for: uniform over the image range for image inputs, over
     a quantized input's real range where a model of the pair has one, else standard normal."""
+    check_input_sizes(specs)
     rng = np.random.default_rng(seed)
     ranges: dict[int, tuple[float, float]] = {}
-    for model in models:
-        for spec in input_specs(model):
+    for model, entry in _entries(models, key):
+        for spec in input_specs(model, entry):
             real = quantized_real_range(spec)
             if real is not None and spec.position not in ranges:
                 ranges[spec.position] = real
@@ -416,16 +576,19 @@ def random_samples(specs: Sequence[InputSpec], count: int, preprocessing: Prepro
     return SampleSet(tuple(samples), (), f"{count} random inputs (seed {seed})", random=True)
 
 
-def check_inputs_agree(reference: Model, candidate: Model) -> None:
-    """Candidates are fed the reference's samples: their inputs must have the same shapes."""
-    ref, cand = input_specs(reference), input_specs(candidate)
+def check_inputs_agree(reference: Model, candidate: Model, reference_entry: Entry | None = None,
+                       candidate_entry: Entry | None = None) -> None:
+    """Candidates are fed the reference's samples: their inputs must have the same shapes. Each
+    is checked here, before it runs, for tensors too large to allocate (its own error)."""
+    check_declared_sizes(candidate)
+    ref, cand = input_specs(reference, reference_entry), input_specs(candidate, candidate_entry)
     if len(ref) != len(cand):
         raise InputError(f"{candidate.file_name} has {len(cand)} inputs; {reference.file_name} has {len(ref)}")
     for r, c in zip(ref, cand):
         if tuple(r.shape) != tuple(c.shape):
             raise InputError(
-                f"{candidate.file_name}: input {c.name!r} is {list(c.shape)}; "
-                f"{reference.file_name}'s {r.name!r} is {list(r.shape)}"
+                f"{candidate.file_name}: input {c.name!r} is {format_shape(c.shape)}; "
+                f"{reference.file_name}'s {r.name!r} is {format_shape(r.shape)}"
             )
 
 
@@ -438,13 +601,18 @@ def custom_normalization(mean: Sequence[float], std: Sequence[float]) -> Normali
 
 def prepare_samples(models: Sequence[Model], paths: Sequence[str], *, normalization: Normalization | None = None,
                     resize: str = "stretch", random_count: int = 0, seed: int = 0,
-                    limit: int | None = None) -> tuple[Preprocessing, SampleSet]:
+                    limit: int | None = None, signature: str | None = None) -> tuple[Preprocessing, SampleSet]:
     """The preprocessing for `models` (the reference first) and the samples from `paths`, or
-    `random_count` random inputs when asked for (then the paths are not read)."""
+    `random_count` random inputs when asked for (then the paths are not read), for the inputs of
+    `signature` (None: the reference's default; signatures.py). Raises InputError when the
+    reference has no such signature."""
     if resize not in RESIZE_MODES:
         raise InputError(f"unknown resize mode {resize!r}; choose from {', '.join(RESIZE_MODES)}")
-    preprocessing = Preprocessing(normalization or suggest_normalization(models), resize)
-    specs = input_specs(models[0])
+    entry = model_entry(models[0], signature)
+    preprocessing = Preprocessing(normalization or suggest_normalization(models, entry.key), resize)
+    specs = input_specs(models[0], entry)
+    check_input_sizes(specs)  # the inputs first: the message a user can act on
+    check_declared_sizes(models[0])
     if random_count > 0:
-        return preprocessing, random_samples(specs, random_count, preprocessing, seed, models)
+        return preprocessing, random_samples(specs, random_count, preprocessing, seed, models, entry.key)
     return preprocessing, load_samples(paths, specs, preprocessing, limit)

@@ -94,21 +94,23 @@ def reference_sources(sg: Subgraph, pairs: Sequence[TensorPair]) -> dict[int, in
     return sources
 
 
-def build_isolated_model(candidate: Model, pairs: Sequence[TensorPair]) -> IsolatedModel:
-    """The candidate's subgraph 0 with every op reading reference activations (see the module's
-    text). Raises IsolationUnavailable when the file cannot be rewritten."""
-    sg = candidate.main_subgraph
-    return rewire(candidate, reference_sources(sg, pairs))
+def build_isolated_model(candidate: Model, pairs: Sequence[TensorPair], subgraph: int = 0) -> IsolatedModel:
+    """The candidate's `subgraph` (the signature's that is compared) with every op reading
+    reference activations (see the module's text). Raises IsolationUnavailable when the file
+    cannot be rewritten."""
+    sg = candidate.subgraphs[subgraph]
+    return rewire(candidate, reference_sources(sg, pairs), subgraph)
 
 
 def build_rounded_reference(reference: Model, candidate: Model, pairs: Sequence[TensorPair],
+                            reference_subgraph: int = 0, candidate_subgraph: int = 0,
                             ) -> tuple[IsolatedModel, tuple[tuple | None, ...]]:
     """The reference's own ops, each on its own activations rounded as the candidate rounds
     them (dequantized again): the float op on exactly the input the candidate's op sees. Against
     the candidate's isolated outputs this gives the op's own error with the input rounding left
     out, as TensorFlow's QuantizationDebugger measures it. Also, per input of the model, the
     rounding to apply: (numpy dtype name, scales, zero points, axis) or None for none."""
-    ref_sg, cand_sg = reference.main_subgraph, candidate.main_subgraph
+    ref_sg, cand_sg = reference.subgraphs[reference_subgraph], candidate.subgraphs[candidate_subgraph]
     rounding_of: dict[int, tuple] = {}
     sources = reference_sources(cand_sg, pairs)
     for op in cand_sg.operators:  # what the candidate's ops read, by the reference tensor it holds
@@ -123,7 +125,7 @@ def build_rounded_reference(reference: Model, candidate: Model, pairs: Sequence[
             elif t.dtype == "FLOAT16":
                 rounding_of[sources[i]] = ("float16", (), (), 0)
     own = {t.index: t.index for t in ref_sg.tensors}
-    built = rewire(reference, own)
+    built = rewire(reference, own, reference_subgraph)
     return built, tuple(rounding_of.get(r) for r in built.feeds)
 
 
@@ -131,10 +133,11 @@ def build_rounded_reference(reference: Model, candidate: Model, pairs: Sequence[
 INTEGER_DTYPES = {"INT8": "int8", "UINT8": "uint8", "INT16": "int16", "INT4": "int8"}
 
 
-def rewire(source: Model, sources: dict[int, int]) -> IsolatedModel:
-    """Subgraph 0 of `source` with each op's activations replaced by fresh inputs; `sources`
-    maps a tensor to the reference tensor whose values its fresh input gets."""
-    sg = source.main_subgraph
+def rewire(source: Model, sources: dict[int, int], subgraph: int = 0) -> IsolatedModel:
+    """`subgraph` of `source` with each op's activations replaced by fresh inputs, as the isolated
+    model's subgraph 0; `sources` maps a tensor to the reference tensor whose values its fresh
+    input gets."""
+    sg = source.subgraphs[subgraph]
     if any(b.external for b in source.buffers) or source.external_buffers:
         raise IsolationUnavailable("its weights are stored outside the flatbuffer")
     static = static_tensors(sg)
@@ -142,7 +145,7 @@ def rewire(source: Model, sources: dict[int, int]) -> IsolatedModel:
         model = schema.ModelT.InitFromPackedBuf(bytearray(source.data), 0)
     except Exception as e:  # noqa: BLE001 - the reader accepted the file; the object API may not
         raise IsolationUnavailable(f"the schema module cannot unpack it ({type(e).__name__})") from e
-    graph = model.subgraphs[0]
+    graph = model.subgraphs[subgraph]
     fresh: dict[int, int] = {}  # original tensor -> its fresh input copy
     feeds: list[int] = []
     kept_ops: list[schema.OperatorT] = []
@@ -180,6 +183,10 @@ def rewire(source: Model, sources: dict[int, int]) -> IsolatedModel:
     graph.operators = kept_ops
     graph.inputs = [fresh[i] for i in fresh]
     graph.outputs = sorted({o for i in kept for o in sg.operators[i].outputs if o >= 0})
+    if subgraph:
+        # Another signature's subgraph becomes the only one, so the worker runs it as subgraph 0;
+        # ops that call other subgraphs are not run in isolation, so nothing refers to them.
+        model.subgraphs = [graph]
     model.signatureDefs = []  # the signatures name the original inputs
     model.metadata = []  # nothing reads it; its buffers stay, unreferenced
     builder = flatbuffers.Builder(max(1024, len(source.data) + 4096))

@@ -1,6 +1,7 @@
 """Which tensor of a candidate model holds the same values as which tensor of the reference.
 
-Only the activations of subgraph 0 are matched: its inputs and the outputs of its ops.
+Only the activations of the subgraph each model runs are matched (its signature's, else
+subgraph 0: signatures.py): its inputs and the outputs of its ops.
 Weights, and the float values a DEQUANTIZE op makes of float16 or int8 weights, are not
 layers; they are counted as such, not listed as unmatched.
 
@@ -21,6 +22,7 @@ import difflib
 from dataclasses import dataclass
 
 from ..reading.model import Model, Subgraph, Tensor
+from .signatures import Entry, candidate_entry, model_entry
 
 REQUANTIZING_OPS = ("QUANTIZE", "DEQUANTIZE", "CAST")
 _NOT_VALUES = ("STRING", "RESOURCE", "VARIANT")
@@ -28,8 +30,8 @@ _NOT_VALUES = ("STRING", "RESOURCE", "VARIANT")
 
 @dataclass(frozen=True)
 class TensorPair:
-    reference: int  # tensor index in subgraph 0 of the reference
-    candidate: int  # ... of the candidate
+    reference: int  # tensor index in the subgraph the reference runs
+    candidate: int  # ... the candidate runs
     how: str  # "input", "output", "name", "requantized", "position"
     reference_op: int  # producing op in the reference, −1 for a model input
     candidate_op: int
@@ -74,10 +76,11 @@ def _comparable(t: Tensor) -> bool:
 
 
 class _Side:
-    """The activations of one model's subgraph 0, in execution order."""
+    """The activations of the subgraph a model runs, in execution order."""
 
-    def __init__(self, model: Model) -> None:
-        self.sg = model.main_subgraph
+    def __init__(self, model: Model, entry: Entry) -> None:
+        self.sg = model.subgraphs[entry.subgraph]
+        self.entry = entry
         self.producer: dict[int, int] = {}
         self.activations: list[int] = []
         self.weight_dequantizes = 0
@@ -119,8 +122,13 @@ def _same_size(a: Tensor, b: Tensor) -> bool:
     return a.num_elements == b.num_elements and (a.num_elements > 0 or a.shape == b.shape)
 
 
-def match_tensors(reference: Model, candidate: Model) -> TensorMatching:
-    ref, cand = _Side(reference), _Side(candidate)
+def match_tensors(reference: Model, candidate: Model, reference_entry: Entry | None = None,
+                  candidate_entry_: Entry | None = None) -> TensorMatching:
+    """Match within the subgraphs the entries run (default: the reference's default signature,
+    or subgraph 0, and the candidate's of the same key)."""
+    reference_entry = reference_entry or model_entry(reference)
+    ref = _Side(reference, reference_entry)
+    cand = _Side(candidate, candidate_entry_ or candidate_entry(candidate, reference_entry))
     ref_to_cand: dict[int, int] = {}
     cand_to_ref: dict[int, int] = {}
     how: dict[int, str] = {}  # candidate tensor -> how it was matched
@@ -136,7 +144,8 @@ def match_tensors(reference: Model, candidate: Model) -> TensorMatching:
         return True
 
     # 1. Interface tensors by position.
-    for kind, r_list, c_list in (("input", ref.sg.inputs, cand.sg.inputs), ("output", ref.sg.outputs, cand.sg.outputs)):
+    for kind, r_list, c_list in (("input", ref.entry.inputs, cand.entry.inputs),
+                                 ("output", ref.entry.outputs, cand.entry.outputs)):
         for r, c in zip(r_list, c_list):
             if r in ref.producer and c in cand.producer and r not in ref_to_cand:
                 pair(r, c, kind)

@@ -81,6 +81,10 @@ def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[
         })
     return {
         "reference": comparison.reference,
+        # The signature run (null: the reference has none and subgraph 0 was run) and its subgraph.
+        "signature": comparison.signature,
+        "subgraph": comparison.subgraph,
+        "signatures": list(comparison.signatures),
         "inputs": list(comparison.inputs),
         "inputs_description": comparison.inputs_description,
         "random_inputs": comparison.random_inputs,
@@ -93,6 +97,7 @@ def comparison_dict(comparison: Comparison, *, per_input: bool = False) -> dict[
 
 def format_comparison_text(comparison: Comparison, *, verbose: bool = False, worst: int = 10) -> str:
     lines = [f"reference: {comparison.reference}"]
+    lines.append(f"run: {comparison.describe_signature()}")
     lines.append(f"inputs: {comparison.inputs_description}" + ("  [RANDOM DATA]" if comparison.random_inputs else ""))
     if comparison.preprocessing:
         lines.append(f"preprocessing: {comparison.preprocessing}")

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 from ..metrics import ErrorMetrics, badness, is_suspect
+from ..runtime.protocol import RunEntry
 from .matching import SkippedWeights, UnmatchedTensor
 
 WORST_COUNT = 5  # the worst layers a plot rings and a summary lists
@@ -99,6 +100,7 @@ class CandidateComparison:
     error: str | None = None
     isolated: bool = False  # layers carry isolated numbers
     isolated_note: str | None = None  # why some or all layers have none
+    run: RunEntry = RunEntry()  # the subgraph (of the signature) the candidate ran, for tensor values
 
     @property
     def file_name(self) -> str:
@@ -131,3 +133,17 @@ class Comparison:
     preprocessing: str
     random_inputs: bool = False
     cancelled: bool = False
+    signature: str | None = None  # the signature run (signatures.py); None: the model has none
+    subgraph: int = 0  # the reference's subgraph for it
+    signatures: tuple[str, ...] = ()  # every signature of the reference, to say which others there are
+    reference_run: RunEntry = RunEntry()
+
+    def describe_signature(self) -> str:
+        """Which signature was run, in words, for the text output and the report."""
+        if self.signature is None:
+            return "subgraph 0 (the model has no signatures)"
+        others = [k for k in self.signatures if k != self.signature]
+        text = f"signature {self.signature!r} (subgraph {self.subgraph})"
+        if others:
+            text += f"; the model's other signatures: {', '.join(repr(k) for k in others)} (--signature KEY)"
+        return text

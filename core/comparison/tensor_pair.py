@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..runtime.interpreter import RuntimeWorker
-from ..runtime.protocol import TensorIndexPair
+from ..runtime.protocol import RunEntry, TensorIndexPair
 from .inputs import Sample
 from .results import LayerError
 
@@ -32,12 +32,15 @@ class TensorPairData:
 
 
 def tensor_pair_data(worker: RuntimeWorker, reference: str, candidate: str, sample: Sample,
-                     layer: LayerError) -> TensorPairData:
+                     layer: LayerError, reference_entry: RunEntry = RunEntry(),
+                     candidate_entry: RunEntry = RunEntry()) -> TensorPairData:
     """Both tensors' values from the interpreter, then histograms on shared bins and a random
     (fixed-seed) subset for the scatter plot: an evenly strided one would pick the same channels
-    of an NHWC tensor over and over. Raises RuntimeFailure, or Cancelled when the worker is stopped."""
+    of an NHWC tensor over and over. The entries are the subgraphs the comparison ran (its
+    signature's). Raises RuntimeFailure, or Cancelled when the worker is stopped."""
     answer = worker.tensor_pair_values(reference, candidate, sample.values,
-                                       TensorIndexPair(layer.reference_tensor, layer.candidate_tensor))
+                                       TensorIndexPair(layer.reference_tensor, layer.candidate_tensor),
+                                       reference_entry=reference_entry, candidate_entry=candidate_entry)
     ref = np.asarray(answer.reference, dtype=np.float64)
     cand = np.asarray(answer.candidate, dtype=np.float64)
     n = min(ref.size, cand.size)

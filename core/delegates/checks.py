@@ -37,7 +37,7 @@ def _check_count(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 def _check_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     """Selected tensors must hold stored values; with `quasi_static`, an unpacked
     (DEQUANTIZE or DENSIFY of a stored) tensor counts too, as XNNPACK folds those."""
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if not t.is_constant and not (rule.get("quasi_static") and ctx.is_unpacked_constant(t)):
             return reason(ctx, rule, "{label} ({name}) must be a constant", label=label, name=t.name)
     return None
@@ -45,7 +45,7 @@ def _check_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 
 @check("not_constant")
 def _check_not_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if t.is_constant:
             return reason(ctx, rule, "{label} ({name}) must not be a constant", label=label, name=t.name)
     return None
@@ -55,7 +55,7 @@ def _check_not_constant(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 def _check_rank(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     lo, hi = rule.get("min", 0), rule.get("max", 1 << 30)
     allowed = rule.get("allowed")
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         rank = len(t.shape)
         if not t.has_rank and rule.get("unknown_rank_ok", False):
             continue
@@ -88,7 +88,7 @@ def _check_rank(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 
 @check("positive_dims")
 def _check_positive_dims(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if any(d <= 0 for d in t.shape):
             return reason(ctx, rule, "{label} has a dimension of size 0 {dims}", label=label, dims=dims(t))
     return None
@@ -97,7 +97,7 @@ def _check_positive_dims(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 @check("dtype")
 def _check_dtype(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     allowed = rule["allowed"]
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if t.dtype not in allowed:
             return reason(
                 ctx,
@@ -128,7 +128,7 @@ def _is_quantized_int(t: Tensor) -> bool:
 def _check_quantized(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     """Integer tensors among the selected ones must carry quantization parameters."""
     dtypes = rule.get("dtypes", ["INT8", "UINT8"])
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if t.dtype in dtypes and (t.quantization is None or not t.quantization.is_quantized):
             return reason(ctx, rule, "{label} is {dtype} without quantization parameters", label=label, dtype=t.dtype)
     return None
@@ -137,7 +137,7 @@ def _check_quantized(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 @check("per_tensor")
 def _check_per_tensor(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     dtypes = rule.get("dtypes")
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         q = t.quantization
         if dtypes is not None and t.dtype not in dtypes:
             continue
@@ -156,7 +156,7 @@ def _check_per_tensor(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 @check("per_channel_axis")
 def _check_per_channel_axis(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     """Per-channel quantization only along the given axis ('last' = the innermost)."""
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         q = t.quantization
         if q is None or not q.per_channel:
             continue
@@ -176,7 +176,7 @@ def _check_per_channel_axis(ctx: OpContext, rule: dict[str, Any]) -> CheckResult
 
 @check("blockwise")
 def _check_blockwise(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         q = t.quantization
         if q is None or q.details is None:
             continue

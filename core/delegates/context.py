@@ -102,6 +102,18 @@ class OpContext:
             return []
         raise RuleError(f"unknown tensor selector {selector!r}")
 
+    def each(self, selector: str) -> list[tuple[str, Tensor]]:
+        """`select`, each tensor once (with the label of its first place), for checks of a
+        tensor's own properties: an op may read one tensor many times (a crafted one reads a
+        tensor of rank 10,000 through 10,000 inputs), and checking it again says nothing new."""
+        seen: set[int] = set()
+        distinct = []
+        for label, t in self.select(selector):
+            if id(t) not in seen:
+                seen.add(id(t))
+                distinct.append((label, t))
+        return distinct
+
     def is_static(self, t: Tensor) -> bool:
         """Stored in the file, or (for a delegate that unpacks stored weights while preparing,
         XNNPACK) the output of such an unpacking: the delegate checks those as weights, never as

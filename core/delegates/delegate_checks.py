@@ -76,7 +76,7 @@ def _constant_or_fp16_dequantize(ctx: OpContext, rule: dict[str, Any]) -> CheckR
     """Core ML's IsConstantTensor, after FP16GraphPartitionHelper has pointed the output of a
     DEQUANTIZE of a float16 constant back at that constant: stored values, or such an output.
     (A DEQUANTIZE of int8 weights is not remapped, so its output is not constant.)"""
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if not t.is_constant and not is_fp16_dequantized_constant(ctx, t):
             return reason(ctx, rule, "{label} ({name}) must be a constant", label=label, name=t.name)
     return None

@@ -95,7 +95,7 @@ def _concat_same_quantization(ctx: OpContext, rule: dict[str, Any]) -> CheckResu
     if not o or o[0][1].dtype not in ("INT8", "UINT8"):
         return None
     want = scale_zero_point(o[0][1])
-    for label, t in ctx.select("inputs"):
+    for label, t in ctx.each("inputs"):
         if t.dtype == o[0][1].dtype and scale_zero_point(t) != want:
             return f"mismatching quantization between {label} and the output"
     return None
@@ -206,7 +206,7 @@ def _innermost_dims(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     """Only the `inner` innermost dimensions of the selected tensors may be larger than 1
     (the Edge TPU's rank rule with 3; a tensor that is "one-dimensional" in effect with 1)."""
     inner = rule.get("inner", 3)
-    for label, t in ctx.select(rule.get("tensors", "runtime")):
+    for label, t in ctx.each(rule.get("tensors", "runtime")):
         if any(d > 1 for d in t.shape[:-inner]):
             return reason(
                 ctx,
@@ -223,7 +223,7 @@ def _innermost_dims(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 
 @special("max_elements")
 def _max_elements(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         if t.num_elements > rule["max"]:
             return reason(
                 ctx,
@@ -240,7 +240,7 @@ def _max_elements(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
 @special("dims_at_most")
 def _dims_at_most(ctx: OpContext, rule: dict[str, Any]) -> CheckResult:
     """The selected tensors' dimensions `axes` must be at most `max` (e.g. a kernel size limit)."""
-    for label, t in ctx.select(rule["tensors"]):
+    for label, t in ctx.each(rule["tensors"]):
         for axis in rule["axes"]:
             if axis < len(t.shape) and t.shape[axis] > rule["max"]:
                 return reason(

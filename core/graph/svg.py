@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
+from ..formatting import tensor_shape_text
 from ..reading.model import Subgraph
 from .layout import GraphLayout
 from .overlays import Paint
@@ -28,7 +29,7 @@ def node_tooltip(graph: OpGraph, sg: Subgraph, node_id: int, paint: Paint | None
 
     def describe(t: int) -> str:
         tensor = tensors[t]
-        return f"t{t} {tensor.name} {tensor.dtype} {list(tensor.shape)}"
+        return f"t{t} {tensor.name} {tensor.dtype} {tensor_shape_text(tensor)}"
 
     if node.kind == OP:
         op = sg.operators[node.op]
@@ -52,7 +53,7 @@ def edge_tooltip(graph: OpGraph, sg: Subgraph, edge_id: int) -> str:
         node = graph.nodes[node_id]
         return f"{node.title} #{node.op}" if node.kind == OP else node.kind
 
-    return (f"t{edge.tensor} {tensor.name}\n{tensor.dtype} {list(tensor.shape)}\n"
+    return (f"t{edge.tensor} {tensor.name}\n{tensor.dtype} {tensor_shape_text(tensor)}\n"
             f"{end(edge.source)} → {end(edge.target)}")
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError
-from ..formatting import elide_middle
-from ..reading.model import Model, Subgraph, Tensor
+from ..formatting import elide_middle, format_bytes, format_shape
+from ..reading.model import Model, Subgraph, Tensor, storage_bytes
 
 # The most elements all inputs together may have before the interpreter is asked to resize: a
 # declared [1,100000,100000,3] must be refused here, not allocated in the worker. 2^25 elements
@@ -25,6 +25,21 @@ MAX_INPUT_ELEMENTS = 1 << 25
 MAX_TENSOR_BYTES = 1 << 32
 # Dynamic tensors named in a warning; the rest are counted.
 NAMED_TENSORS = 3
+
+
+def check_declared_sizes(model: Model) -> None:
+    """InputError when a tensor the model computes declares more than MAX_TENSOR_BYTES: a few
+    hundred bytes may declare a 16 GiB activation, which the interpreter would try to allocate.
+    (The worker's memory cap catches what this does not, e.g. many large tensors together.)"""
+    for sg in model.subgraphs:
+        for t in sg.tensors:
+            if t.is_constant:
+                continue
+            size = storage_bytes(t.dtype, t.num_elements) or t.num_elements
+            if size > MAX_TENSOR_BYTES:
+                raise InputError(f"{model.file_name}: tensor {elide_middle(t.name, 60)!r} {format_shape(t.shape)} "
+                                 f"declares {format_bytes(size)}, more than the {format_bytes(MAX_TENSOR_BYTES)} "
+                                 "one tensor may have in a run")
 
 
 def is_unknown(t: Tensor) -> bool:

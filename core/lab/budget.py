@@ -43,6 +43,23 @@ def _budget_misses(variant: VariantResult, budget: Budget) -> list[str]:
     return misses
 
 
+# With no budget, the recommendation is the smallest variant whose error stays within these
+# (docs/quantization.md): the output's SQNR at least 25 dB (an RMS error about 5.6% of the
+# signal's, where int8 classifiers usually land at 25–40 dB) and, for a classifier, the same best
+# class on at least 98% of the inputs. A variant not measured on either is not judged by them.
+DEFAULT_MIN_OUTPUT_SQNR_DB = 25.0
+DEFAULT_MIN_TOP1_AGREEMENT = 0.98
+
+
+def within_default_tolerances(variant: VariantResult) -> bool:
+    sqnr, top1 = variant.output_sqnr_db, variant.top1_agreement
+    if sqnr is None and top1 is None:
+        return False
+    if sqnr is not None and not (sqnr >= DEFAULT_MIN_OUTPUT_SQNR_DB):  # NaN fails too
+        return False
+    return top1 is None or top1 >= DEFAULT_MIN_TOP1_AGREEMENT
+
+
 def _error_rank(variant: VariantResult) -> tuple[float, float]:
     """Larger is better: top-1 agreement first (when measured), then output SQNR."""
     top1 = variant.top1_agreement if variant.top1_agreement is not None else -1.0
@@ -73,6 +90,8 @@ def apply_budget(variants: Sequence[VariantResult], budget: Budget) -> tuple[tup
         if reference is not None and reference.fits:
             reason += "; the float model itself fits it"
         return tuple(marked), None, reason
+    if not budget.is_set:
+        return tuple(marked), *_smallest_within_tolerances(candidates)
     pool = measured or candidates
     best = max(pool, key=lambda v: (_error_rank(v), -(v.size_bytes or 0)))
     why = []
@@ -82,9 +101,38 @@ def apply_budget(variants: Sequence[VariantResult], budget: Budget) -> tuple[tup
         why.append(f"output SQNR {best.output_sqnr_db:.1f} dB")
     if not measured:
         why.append("error not measured")
-    scope = "of the variants that fit the budget" if budget.is_set else "of all variants (no budget given)"
+    scope = "of the variants that fit the budget"
     reason = f"{best.title}: the smallest error {scope}" + (f" ({', '.join(why)})" if why else "")
     others = [f"{v.title}: {'; '.join(v.ruled_out)}" for v in marked if v.fits is False and not v.is_reference]
     if others:
         reason += ". Ruled out — " + ". ".join(others)
     return tuple(marked), best.mode, reason
+
+
+def _smallest_within_tolerances(candidates: Sequence[VariantResult]) -> tuple[str | None, str]:
+    """No budget: the smallest variant within the default tolerances; when none is, the one with
+    the smallest error, saying that none was within them."""
+    tolerances = (f"output SQNR ≥ {DEFAULT_MIN_OUTPUT_SQNR_DB:g} dB and, for a classifier, top-1 agreement ≥ "
+                  f"{DEFAULT_MIN_TOP1_AGREEMENT:.0%}")
+    within = [v for v in candidates if within_default_tolerances(v)]
+    if within:
+        best = min(within, key=lambda v: (v.size_bytes or math.inf, -_error_rank(v)[1]))
+        return best.mode, (f"{best.title}: the smallest variant within the default tolerances ({tolerances}; no "
+                           f"budget given){_measured(best)}")
+    measured = [v for v in candidates if v.top1_agreement is not None or v.output_sqnr_db is not None]
+    if not measured:
+        return None, f"no variant's error was measured, so none can be judged against the default tolerances ({tolerances})"
+    best = max(measured, key=lambda v: (_error_rank(v), -(v.size_bytes or 0)))
+    return best.mode, (f"{best.title}: no variant is within the default tolerances ({tolerances}); this one has the "
+                       f"smallest error{_measured(best)}")
+
+
+def _measured(v: VariantResult) -> str:
+    why = []
+    if v.size_bytes:
+        why.append(f"{format_decimal_bytes(v.size_bytes)}")
+    if v.top1_agreement is not None:
+        why.append(f"top-1 agreement {v.top1_agreement:.0%}")
+    if v.output_sqnr_db is not None and math.isfinite(v.output_sqnr_db):
+        why.append(f"output SQNR {v.output_sqnr_db:.1f} dB")
+    return f" ({', '.join(why)})" if why else ""

@@ -4,6 +4,7 @@ whether it changed anything at all, and (when it did not) why, as far as the too
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 from ..reading.model import Model
 
@@ -58,3 +59,67 @@ def unchanged_reason(reference: Model, mode: str, via_converter: bool) -> str:
             return ("ai-edge-quantizer casts to float16 only the weights of " + ", ".join(FLOAT16_CAST_OPS)
                     + "; the model has none of these ops")
     return "the tool left every tensor as it was and gave no reason"
+
+
+# --- what runs in which precision ----------------------------------------------------------------
+
+# Ops that only re-express values in another type: inserted around float islands, not layers.
+CONVERSION_OPS = ("QUANTIZE", "DEQUANTIZE", "CAST")
+_FLOAT_DTYPES = ("FLOAT32", "FLOAT16", "BFLOAT16", "FLOAT64")
+# Types a quantized layer computes in (int32, int64 and bool outputs are shape and index
+# arithmetic: SHAPE, ARG_MAX, ...; no precision to speak of).
+INTEGER_COMPUTE_DTYPES = ("INT8", "UINT8", "INT16", "INT4", "UINT4", "INT2")
+
+
+@dataclass(frozen=True)
+class OpPrecision:
+    """How many ops of subgraph 0 compute in which dtype, the conversions between them, and the
+    ops left in float. An op's dtype is its first output's (what it computes and stores); an op
+    whose inputs are all constants (a stored weight's DEQUANTIZE) is not counted: the runtime
+    does it once, at preparation."""
+
+    ops_by_dtype: dict[str, int]  # dtype (lower case) -> ops
+    conversions: dict[str, int]  # QUANTIZE / DEQUANTIZE / CAST -> ops (weights' unpacking not counted)
+    float_ops: dict[str, int]  # op type -> ops computing in float, conversions not counted
+    integer_ops: int  # ops computing in an integer type (int8, uint8, int16, int4)
+
+    @property
+    def full_integer(self) -> bool:
+        """Every layer computes in integers; float values only cross the model's edges (the
+        QUANTIZE of a float input, the DEQUANTIZE of a float output)."""
+        return self.integer_ops > 0 and not self.float_ops
+
+    @property
+    def float_op_count(self) -> int:
+        return sum(self.float_ops.values())
+
+    def float_summary(self, limit: int = 4) -> str:
+        """e.g. "13 PRELU, 2 ADD" — the ops left in float, most first."""
+        ranked = sorted(self.float_ops.items(), key=lambda item: (-item[1], item[0]))
+        text = ", ".join(f"{n} {op}" for op, n in ranked[:limit])
+        return text + (f", {len(ranked) - limit} more types" if len(ranked) > limit else "")
+
+
+def op_precision(model: Model) -> OpPrecision:
+    sg = model.main_subgraph
+    by_dtype: Counter = Counter()
+    conversions: Counter = Counter()
+    floats: Counter = Counter()
+    integer = 0
+    for op in sg.operators:
+        inputs = [i for i in op.inputs if 0 <= i < len(sg.tensors)]
+        if inputs and all(sg.tensors[i].is_constant for i in inputs):
+            continue  # unpacks a stored weight once, at preparation
+        outputs = [o for o in op.outputs if 0 <= o < len(sg.tensors)]
+        if not outputs:
+            continue
+        dtype = sg.tensors[outputs[0]].dtype
+        if op.opcode in CONVERSION_OPS:
+            conversions[op.opcode] += 1
+            continue
+        by_dtype[dtype.lower()] += 1
+        if dtype in _FLOAT_DTYPES:
+            floats[op.opcode] += 1
+        elif dtype in INTEGER_COMPUTE_DTYPES:
+            integer += 1
+    return OpPrecision(dict(by_dtype), dict(conversions), dict(floats), integer)

@@ -8,8 +8,10 @@ the converter's worker process (runtime/conversion.py).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import ConversionError
@@ -42,6 +44,32 @@ DEFAULT_MODES = ("float16", "dynamic", "weight-int8", "weight-int4", "int8", "in
 # What TFLiteConverter makes itself; the other modes go through the quantizer.
 CONVERTER_MODES = ("float32", "float16", "dynamic", "int8", "int16x8")
 INT8_IO_TYPES = ("int8", "uint8", "float")
+# Modes that promise every layer in integers: a variant that keeps ops in float is flagged.
+INTEGER_MODES = ("int8", "int16x8")
+
+
+# What each optional part needs, and the extra that installs it (pyproject.toml).
+_EXTRAS = {"ai_edge_quantizer": ("ai-edge-quantizer", "quantize"), "tensorflow": ("TensorFlow", "convert")}
+
+
+def missing_extra(kind: str, modes: Sequence[str], *, all_through_quantizer: bool = False) -> str | None:
+    """One line naming the extra to install when the run needs a library that is not installed
+    (checked without importing it: TensorFlow must not load in this process), else None."""
+    needed = []
+    quantizer_modes = [m for m in modes if m != "float32"
+                       and (kind == "tflite" or m not in CONVERTER_MODES or all_through_quantizer)]
+    if kind != "tflite":
+        needed.append("tensorflow")
+    if quantizer_modes:
+        needed.append("ai_edge_quantizer")
+    for module in needed:
+        if importlib.util.find_spec(module) is None:
+            library, extra = _EXTRAS[module]
+            what = ("converting a Keras file or SavedModel" if module == "tensorflow"
+                    else f"the {', '.join(quantizer_modes)} mode{'s' if len(quantizer_modes) > 1 else ''}")
+            return (f"{what} needs {library}, which is not installed: pip install 'tflite-inspector[{extra}]' "
+                    f"(or run scripts/start.sh, which installs everything)")
+    return None
 
 
 def source_kind(path: str) -> str:

@@ -13,6 +13,10 @@ from ..comparison.inputs import Normalization
 from ..errors import ConversionError, ReportError
 from ..files import publish, remove_quietly, temporary_beside
 from ..metrics import json_number
+from ..reading.regular_files import open_regular
+from .contents import INTEGER_COMPUTE_DTYPES, OpPrecision
+from .suggest import Suggestion
+from .modes import INTEGER_MODES
 from .settings import LabSettings, settings_path
 
 
@@ -66,6 +70,14 @@ class VariantResult:
     error: str | None = None  # the variant could not be produced
     fits: bool | None = None  # None: no budget
     ruled_out: tuple[str, ...] = ()  # why it does not fit the budget
+    # What runs in which precision (contents.op_precision): None for a result read from an older file.
+    precision: OpPrecision | None = None
+    kept_in_float: str = ""  # the ops the settings kept in float, described ("3 ops (PRELU ×3)"); "" for none
+
+    @property
+    def not_full_integer(self) -> bool:
+        """A mode that promises integer layers, whose variant keeps some in float."""
+        return self.mode in INTEGER_MODES and self.precision is not None and not self.precision.full_integer
 
     @property
     def usable(self) -> bool:
@@ -74,6 +86,41 @@ class VariantResult:
 
     def coverage(self, delegate: str) -> DelegateCoverage | None:
         return next((d for d in self.delegates if d.delegate == delegate), None)
+
+
+# A variant this much slower than float32, or more, is called slower: below it, timing noise on a
+# shared machine (medians of a few runs) can put a variant either side.
+SLOWER_RATIO = 1.10
+
+
+def slowdown(variant: VariantResult, reference: VariantResult) -> str | None:
+    """When a quantized variant runs slower than float32 on this machine: by how much, and why as
+    far as the numbers show (inserted conversions, ops XNNPACK leaves to the CPU, more XNNPACK
+    partitions, int16 kernels XNNPACK does not have); None when it is not slower."""
+    if variant.is_reference or variant.latency is None or reference.latency is None \
+            or reference.latency.median_ms <= 0:
+        return None
+    ratio = variant.latency.median_ms / reference.latency.median_ms
+    if ratio < SLOWER_RATIO:
+        return None
+    reasons = []
+    if variant.precision is not None and reference.precision is not None:
+        inserted = sum(variant.precision.conversions.values()) - sum(reference.precision.conversions.values())
+        if inserted > 0:
+            reasons.append(f"{inserted} QUANTIZE/DEQUANTIZE/CAST op{'' if inserted == 1 else 's'} inserted")
+    mine, theirs = variant.coverage("xnnpack"), reference.coverage("xnnpack")
+    if mine is not None and mine.ops_supported < mine.ops_total:
+        refused = mine.ops_total - mine.ops_supported
+        before = "" if theirs is None else f" (float32: {theirs.ops_total - theirs.ops_supported})"
+        reasons.append(f"XNNPACK leaves {refused} of {mine.ops_total} ops to the CPU kernels{before}")
+    if variant.latency.delegated_nodes > reference.latency.delegated_nodes:
+        reasons.append(f"XNNPACK made {variant.latency.delegated_nodes} partitions (float32: "
+                       f"{reference.latency.delegated_nodes}), each a hand-over to and from the CPU")
+    if variant.mode == "int16x8":
+        reasons.append("XNNPACK has no int16-activation kernels: the reference CPU kernels run them")
+    explained = "; ".join(reasons) if reasons else "the op counts do not explain it (no per-op times measured)"
+    return (f"{ratio:.2f}× slower than float32 on this machine ({variant.latency.median_ms:.3g} ms against "
+            f"{reference.latency.median_ms:.3g} ms): {explained}")
 
 
 @dataclass(frozen=True)
@@ -96,6 +143,9 @@ class LabResult:
     recommendation_reason: str = ""
     cancelled: bool = False
     settings_file: str | None = None
+    signature: str | None = None  # the signature calibrated, timed and compared; None: the source has none
+    signature_subgraph: int = 0
+    suggestion: Suggestion | None = None  # the Suggest search's steps, when settings.suggest asked for it
 
     @property
     def reference(self) -> VariantResult:
@@ -104,11 +154,15 @@ class LabResult:
     def variant(self, mode: str) -> VariantResult | None:
         return next((v for v in self.variants if v.mode == mode), None)
 
+    def slowdown(self, variant: VariantResult) -> str | None:
+        return slowdown(variant, self.reference)
+
 
 # --- JSON ---------------------------------------------------------------------------------------
 
 
-def variant_dict(v: VariantResult, reference_size: int | None) -> dict[str, Any]:
+def variant_dict(v: VariantResult, reference_size: int | None, reference: VariantResult | None = None,
+                 ) -> dict[str, Any]:
     return {
         "mode": v.mode,
         "title": v.title,
@@ -131,12 +185,34 @@ def variant_dict(v: VariantResult, reference_size: int | None) -> dict[str, Any]
         "delegates": {d.delegate: {"ops_supported": d.ops_supported, "ops_total": d.ops_total,
                                    "partitions": d.partitions} for d in v.delegates},
         "contents": v.contents,
+        # Subgraph 0's ops by the dtype they compute in, the ops left in float by type (conversions
+        # not counted), the QUANTIZE/DEQUANTIZE/CAST ops, and whether every layer is integer.
+        "ops_by_dtype": None if v.precision is None else dict(v.precision.ops_by_dtype),
+        "float_ops": None if v.precision is None else dict(v.precision.float_ops),
+        "conversion_ops": None if v.precision is None else dict(v.precision.conversions),
+        "full_integer": None if v.precision is None else v.precision.full_integer,
+        "kept_in_float": v.kept_in_float or None,
+        "slower_than_float": None if reference is None else slowdown(v, reference),
         "calibrated_on_random": v.calibrated_on_random,
         "unchanged": v.unchanged,
         "notes": list(v.notes),
         "fits_budget": v.fits,
         "ruled_out": list(v.ruled_out),
         "error": v.error,
+    }
+
+
+def suggestion_dict(s: Suggestion) -> dict[str, Any]:
+    return {
+        "target": {"mode": s.target.mode, "min_output_sqnr_db": s.target.min_output_sqnr_db,
+                   "min_top1_agreement": s.target.min_top1_agreement, "max_float_ops": s.target.max_float_ops},
+        "met": s.met,
+        "chosen": s.chosen_mode_title,
+        "note": s.note,
+        "steps": [{"float_ops": list(step.float_ops), "float_op_types": list(step.float_types),
+                   "size_bytes": step.size_bytes, "median_ms": step.median_ms,
+                   "output_sqnr_db": json_number(step.output_sqnr_db), "top1_agreement": step.top1_agreement,
+                   "error": step.error} for step in s.steps],
     }
 
 
@@ -147,15 +223,18 @@ def lab_dict(result: LabResult) -> dict[str, Any]:
         "source": result.settings.source,
         "source_kind": result.source_kind,
         "reference": result.reference_path,
+        "signature": result.signature,
+        "subgraph": result.signature_subgraph,
         "preprocessing": result.preprocessing,
         "calibration": {"description": result.calibration, "count": result.calibration_count},
         "evaluation": {"description": result.evaluation, "count": result.evaluation_count},
         "random_inputs": result.random_inputs,
         "warnings": list(result.warnings),
-        "variants": [variant_dict(v, reference_size) for v in result.variants],
+        "variants": [variant_dict(v, reference_size, result.reference) for v in result.variants],
         "recommendation": result.recommendation,
         "recommendation_reason": result.recommendation_reason,
         "cancelled": result.cancelled,
+        "suggestion": None if result.suggestion is None else suggestion_dict(result.suggestion),
         "settings": result.settings.to_dict(),
         "settings_file": result.settings_file,
     }
@@ -166,13 +245,15 @@ def save_result(result: LabResult, *, overwrite: bool) -> LabResult:
     path = settings_path(result.settings)
     result = replace(result, settings_file=path)
     temporary = temporary_beside(path)
-    with open(temporary, "w", encoding="utf-8") as f:
-        json.dump(lab_dict(result), f, ensure_ascii=False, indent=1, allow_nan=False)
     try:
+        # Writing fails too (a full disk): the results are still shown, the partial file goes.
+        with open(temporary, "w", encoding="utf-8") as f:
+            json.dump(lab_dict(result), f, ensure_ascii=False, indent=1, allow_nan=False)
         publish(temporary, path, overwrite)
     except OSError as e:
         remove_quietly(temporary)
-        return replace(result, settings_file=None, warnings=(*result.warnings, f"settings not saved: {e}"))
+        reason = str(e) if isinstance(e, FileExistsError) else f"{path}: {e.strerror or e}"
+        return replace(result, settings_file=None, warnings=(*result.warnings, f"settings not saved: {reason}"))
     return result
 
 
@@ -224,6 +305,9 @@ class _Fields:
     def raw(self, key: str) -> Any:
         return self._data.get(key)
 
+    def keys(self) -> list[str]:
+        return [str(k) for k in self._data]
+
 
 def _variant_from(f: _Fields) -> VariantResult:
     mode = f.text("mode") or ""
@@ -242,6 +326,15 @@ def _variant_from(f: _Fields) -> VariantResult:
     coverage = tuple(DelegateCoverage(key, d.integer("ops_supported") or 0, d.integer("ops_total") or 0,
                                       d.integer("partitions") or 0) for key, d in f.items("delegates"))
     sqnr = f.number("output_sqnr_db")
+    precision = None
+    by_dtype, floats = f.table("ops_by_dtype"), f.table("float_ops")
+    if by_dtype is not None and floats is not None:
+        conversions = f.table("conversion_ops") or _Fields({})
+        counts = {key: by_dtype.integer(key) or 0 for key in by_dtype.keys()}
+        precision = OpPrecision(
+            counts, {key: conversions.integer(key) or 0 for key in conversions.keys()},
+            {key: floats.integer(key) or 0 for key in floats.keys()},
+            sum(n for dtype, n in counts.items() if dtype.upper() in INTEGER_COMPUTE_DTYPES))
     return VariantResult(
         mode=mode, title=f.text("title") or mode, path=f.text("path"), is_reference=f.flag("reference"),
         size_bytes=f.integer("size_bytes"), contents=f.text("contents") or "", latency=measured,
@@ -250,6 +343,7 @@ def _variant_from(f: _Fields) -> VariantResult:
         evaluation_error=f.text("evaluation_error"), delegates=coverage,
         calibrated_on_random=f.flag("calibrated_on_random"), unchanged=f.text("unchanged"), notes=f.texts("notes"),
         error=f.text("error"), fits=f.maybe_flag("fits_budget"), ruled_out=f.texts("ruled_out"),
+        precision=precision, kept_in_float=f.text("kept_in_float") or "",
     )
 
 
@@ -272,14 +366,15 @@ def lab_result_from_dict(data: Any) -> LabResult:
         random_inputs=f.flag("random_inputs"), warnings=f.texts("warnings"),
         variants=tuple(_variant_from(v) for v in f.rows("variants")),
         recommendation=f.text("recommendation"), recommendation_reason=f.text("recommendation_reason") or "",
-        cancelled=f.flag("cancelled"), settings_file=f.text("settings_file"),
+        cancelled=f.flag("cancelled"), settings_file=f.text("settings_file"), signature=f.text("signature"),
+        signature_subgraph=f.integer("subgraph") or 0,
     )
 
 
 def load_lab_result(path: str) -> LabResult:
     """A lab's saved results (`<stem>_quantize.json`, or what `quantize --json` printed). Raises ReportError."""
     try:
-        with open(path, encoding="utf-8") as file:
+        with open_regular(path) as file:  # a FIFO would block the open
             data = json.load(file)
     except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ReportError(f"{path}: cannot read the quantization lab results: {e}") from None

@@ -11,6 +11,9 @@ from typing import Any
 
 from ..comparison.inputs import Normalization
 from ..errors import ConversionError
+from ..reading.regular_files import open_regular
+from .keep_float import file_tag
+from .suggest import SuggestTarget
 from .modes import source_kind
 
 # The delegates whose coverage the lab measures, and which a budget may ask to take every op.
@@ -55,6 +58,14 @@ class LabSettings:
     threads: int = 1
     runs: int = 50
     budget: Budget = field(default_factory=Budget)
+    # The signature calibrated, timed and compared (comparison/signatures.py); None: the source's
+    # default (serving_default, else its first signature, else subgraph 0).
+    signature: str | None = None
+    # Ops kept in float in every quantized mode (lab/keep_float.py selectors: op indices, op types,
+    # regexes over output tensor names); () for none.
+    keep_float: tuple[str, ...] = ()
+    # After the modes: the fewest ops to keep in float for a target (lab/suggest.py); None: not asked.
+    suggest: SuggestTarget | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -70,13 +81,15 @@ class LabSettings:
     def from_dict(cls, data: dict[str, Any]) -> LabSettings:
         try:
             values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-            for key in ("modes", "calibration", "evaluation"):
+            for key in ("modes", "calibration", "evaluation", "keep_float"):
                 values[key] = tuple(values.get(key) or ())
             norm = values.get("normalization")
             if norm is not None:
                 values["normalization"] = Normalization(tuple(norm["mean"]), tuple(norm["std"]), norm["name"],
                                                         norm["source"])
             values["budget"] = Budget(**(values.get("budget") or {}))
+            if values.get("suggest") is not None:
+                values["suggest"] = SuggestTarget(**values["suggest"])
             return cls(**values)
         except (TypeError, KeyError, ValueError) as e:
             raise ConversionError(f"the saved settings are not usable: {e}") from None
@@ -89,7 +102,10 @@ def source_stem(source: str) -> str:
 
 
 def variant_path(settings: LabSettings, mode: str) -> str:
-    return os.path.join(settings.output_dir, f"{source_stem(settings.source)}_{mode}.tflite")
+    """`<stem>_<mode>.tflite`; with ops kept in float, named for them (`<stem>_int8_keep-PRELU.tflite`).
+    The float32 conversion of a TensorFlow source is the same either way."""
+    tag = file_tag(settings.keep_float) if mode != "float32" else ""
+    return os.path.join(settings.output_dir, f"{source_stem(settings.source)}_{mode}{tag}.tflite")
 
 
 def settings_path(settings: LabSettings) -> str:
@@ -112,7 +128,7 @@ def existing_outputs(settings: LabSettings) -> list[str]:
 
 def load_settings(path: str) -> LabSettings:
     try:
-        with open(path, encoding="utf-8") as f:
+        with open_regular(path) as f:  # a FIFO would block the open
             data = json.load(f)
     except (OSError, ValueError) as e:
         raise ConversionError(f"{path}: cannot read the saved settings: {e}") from None

@@ -9,6 +9,7 @@ import re
 from ..errors import InputError, ModelError
 from .model import Model
 from .attached_zip import read_associated_file
+from .regular_files import open_regular
 
 Labels = list[str] | dict[int, str]  # one label per line, or "<id> <label>" lines (Coral's format)
 
@@ -44,8 +45,8 @@ def model_labels(model: Model, output_position: int, classes: int) -> tuple[Labe
 
 def read_label_file(path: str) -> Labels:
     try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return parse_labels(f.read(1 << 22))
+        with open_regular(path) as f:  # a FIFO would block the open
+            return parse_labels(f.read(1 << 22).decode("utf-8", "replace"))
     except OSError as e:
         raise InputError(f"{os.path.basename(path)}: cannot read the label file ({e.strerror or e})") from None
 

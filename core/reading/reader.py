@@ -33,6 +33,7 @@ from .attached_zip import list_attached_files
 from .flexbuffer import FlexbufferError, decode_flexbuffer
 from .flatbuffer_table import rewrap, wrap
 from .metadata import MetadataFormatError, parse_tflite_metadata
+from .regular_files import NotRegularFile, open_regular
 from .model import (
     AssociatedFile,
     BlockwiseQuantization,
@@ -54,6 +55,8 @@ from .model import (
 )
 
 FILE_IDENTIFIER = b"TFL3"
+# How many times its own size a file may make the reader decode (_Parser.spend).
+DECODE_LIMIT_FACTOR = 2
 CUSTOM_CODE = schema.BuiltinOperator.CUSTOM
 
 
@@ -144,7 +147,7 @@ def read_model(path: str | os.PathLike[str]) -> Model:
     """Read a .tflite file. Raises ModelError with a one-line message on any problem."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             if size == 0:
                 raise ModelError(f"{path}: the file is empty")
@@ -157,6 +160,8 @@ def read_model(path: str | os.PathLike[str]) -> Model:
         raise
     except IsADirectoryError:
         raise ModelError(f"{path}: is a folder, not a .tflite file") from None
+    except NotRegularFile as e:
+        raise ModelError(f"{path}: {e.strerror}") from None
     except OSError as e:
         raise ModelError(f"{path}: cannot open: {e.strerror or e}") from None
     except ValueError as e:  # mmap of special files
@@ -164,7 +169,10 @@ def read_model(path: str | os.PathLike[str]) -> Model:
     try:
         return _Parser(data, path).parse()
     except BaseException:
-        data.close()
+        try:
+            data.close()
+        except BufferError:
+            pass  # a numpy view in the error's traceback still holds the map; it goes with it
         raise
 
 
@@ -182,6 +190,19 @@ class _Parser:
         self.path = path
         self.warnings: list[str] = []
         self.axis_problems: list[str] = []
+        # Bytes of lists, strings and buffers decoded so far, counted at every read. A flatbuffer
+        # may point many vector entries at one table, so a small file can make the reader (and
+        # every later stage) decode the same table thousands of times: work that grows with the
+        # square of the file size. Without sharing, everything decoded lies in the file once,
+        # so a file that makes us decode more than its own size is not honest. The limit is
+        # twice the size: writers may share identical strings or buffers in good faith (real
+        # models decode 0.999 of their size), and twice is still linear (see `spend`).
+        self.decoded = 0
+        self.decode_limit = DECODE_LIMIT_FACTOR * self.size
+        self.seen_buffers: set[tuple[int, int]] = set()
+        # (where, what, entries, distinct tables) for each vector of tables with repeated
+        # entries, so the refusal can name the sharing that caused it.
+        self.shared: list[tuple[str, str, int, int]] = []
 
     # -- checks ---------------------------------------------------------------
 
@@ -201,6 +222,34 @@ class _Parser:
         except Exception as e:  # noqa: BLE001 - garbage offsets raise struct.error, TypeError, ...
             raise self.fail(where, f"corrupt flatbuffer data ({type(e).__name__}: {e})") from None
 
+    def spend(self, n_bytes: int, where: str) -> None:
+        """Count `n_bytes` of decoded content; refuse the file once it exceeds the file's size."""
+        self.decoded += n_bytes
+        if self.decoded <= self.decode_limit:
+            return
+        limit = f"(a model may decode at most {DECODE_LIMIT_FACTOR} times its {self.size:,} bytes)"
+        if self.shared:
+            place, what, n, distinct = max(self.shared, key=lambda s: s[2] - s[3])
+            tables = "one table" if distinct == 1 else f"{distinct:,} tables"
+            raise self.fail(place, f"{n:,} {what}s share {tables}, which would be decoded over and over {limit}")
+        raise self.fail(where, f"more lists and data than the file could hold {limit}")
+
+    def ints(self, array: Any) -> tuple[int, ...]:
+        """A numeric vector as ints, counted against the file's size (`spend`) before conversion."""
+        if isinstance(array, np.ndarray):
+            self.spend(array.nbytes, "")
+        return _ints(array)
+
+    def floats(self, array: Any, dtype: str) -> np.ndarray:
+        if isinstance(array, np.ndarray):
+            self.spend(array.nbytes, "")
+        return _floats(array, dtype)
+
+    def text(self, raw: bytes | None) -> str:
+        if raw:
+            self.spend(len(raw), "")
+        return _text(raw)
+
     def tables(self, obj: Any, slot: int, cls: type, where: str, what: str) -> list[Any]:
         """The tables of a vector field, as generated `cls` objects.
 
@@ -215,8 +264,13 @@ class _Parser:
         n = tab.VectorLen(o)
         if start < 0 or start + 4 * n > self.size:
             raise self.fail(where, f"{what} list claims {n} entries, past the end of the file")
+        self.spend(4 * n, where)
         offsets = struct.unpack_from(f"<{n}I", self.buf, start)
-        return [wrap(cls, self.buf, start + 4 * i + rel) for i, rel in enumerate(offsets)]
+        positions = [start + 4 * i + rel for i, rel in enumerate(offsets)]
+        distinct = len(set(positions))
+        if distinct < n:
+            self.shared.append((where, what, n, distinct))
+        return [wrap(cls, self.buf, pos) for pos in positions]
 
     def check_index(self, value: int, count: int, where: str, what: str, allow_absent: bool = False) -> None:
         if allow_absent and value == -1:
@@ -240,7 +294,7 @@ class _Parser:
         m = self.guarded("header", lambda: wrap(schema.Model, self.buf, root))
         self.model = m
         version = self.guarded("model version", m.Version)
-        description = self.guarded("model description", lambda: _text(m.Description()))
+        description = self.guarded("model description", lambda: self.text(m.Description()))
 
         self.buffers = self.guarded("buffers", self.read_buffers)
         self.external_buffers = self.guarded("external buffers", self.read_external_buffers)
@@ -301,19 +355,24 @@ class _Parser:
                 raise self.fail(
                     f"buffer {i}", f"{size} bytes at offset {offset} run past the end of the file ({self.size} bytes)"
                 )
+            if not external and (offset, size) not in self.seen_buffers:
+                # Counted once per region: entries sharing a buffer's data are counted in
+                # `tables`, and what reads a buffer later reads it by region.
+                self.seen_buffers.add((offset, size))
+                self.spend(size, f"buffer {i}")
             result.append(Buffer(i, offset, size, external))
         return tuple(result)
 
     def read_external_buffers(self) -> tuple[ExternalBuffer, ...]:
         m = self.model
         groups = [
-            _text(g.Name())
+            self.text(g.Name())
             for g in self.tables(m, _SLOT_MODEL_EXT_GROUPS, schema.ExternalBufferGroup, "model", "external buffer group")
         ]
         result = []
         for i, e in enumerate(self.tables(m, _SLOT_MODEL_EXT_BUFFERS, schema.ExternalBuffer, "model", "external buffer")):
             self.check_index(e.Group(), len(groups), f"external buffer {i}", "group")
-            result.append(ExternalBuffer(e.Id(), groups[e.Group()], e.Offset(), e.Length(), _text(e.Packing())))
+            result.append(ExternalBuffer(e.Id(), groups[e.Group()], e.Offset(), e.Length(), self.text(e.Packing())))
         return tuple(result)
 
     def read_opcodes(self) -> tuple[tuple[str, int, str | None, int], ...]:
@@ -324,7 +383,7 @@ class _Parser:
             # deprecated field, new ones put min(code, 127) there.
             code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
             custom = oc.CustomCode()
-            custom_code = _text(custom) if custom is not None else None
+            custom_code = self.text(custom) if custom is not None else None
             if code == CUSTOM_CODE:
                 name = custom_code or "CUSTOM"
             else:
@@ -343,15 +402,15 @@ class _Parser:
         tensor_tables = self.guarded(where, lambda: self.tables(sg, _SLOT_SUBGRAPH_TENSORS, schema.Tensor, where, "tensor"))
         tensors = tuple(self.read_tensor(t, index, i) for i, t in enumerate(tensor_tables))
         n_tensors = len(tensors)
-        inputs = self.guarded(f"{where} inputs", lambda: _ints(sg.InputsAsNumpy()))
-        outputs = self.guarded(f"{where} outputs", lambda: _ints(sg.OutputsAsNumpy()))
+        inputs = self.guarded(f"{where} inputs", lambda: self.ints(sg.InputsAsNumpy()))
+        outputs = self.guarded(f"{where} outputs", lambda: self.ints(sg.OutputsAsNumpy()))
         for t in inputs:
             self.check_index(t, n_tensors, f"{where} inputs", "tensor")
         for t in outputs:
             self.check_index(t, n_tensors, f"{where} outputs", "tensor")
         op_tables = self.guarded(where, lambda: self.tables(sg, _SLOT_SUBGRAPH_OPERATORS, schema.Operator, where, "operator"))
         operators = tuple(self.read_operator(op, index, i, n_tensors) for i, op in enumerate(op_tables))
-        name = self.guarded(f"{where} name", lambda: _text(sg.Name()))
+        name = self.guarded(f"{where} name", lambda: self.text(sg.Name()))
         return Subgraph(index, name, tensors, operators, inputs, outputs)
 
     def read_tensor(self, t: Any, sg_index: int, index: int) -> Tensor:
@@ -369,8 +428,8 @@ class _Parser:
         buffer = t.Buffer()
         if buffer or self.buffers:  # buffer 0 means "no data", even in a model with no buffers
             self.check_index(buffer, len(self.buffers), where, "buffer")
-        shape = _ints(t.ShapeAsNumpy())
-        signature = _ints(t.ShapeSignatureAsNumpy()) or shape
+        shape = self.ints(t.ShapeAsNumpy())
+        signature = self.ints(t.ShapeSignatureAsNumpy()) or shape
         if any(d < 0 for d in shape):
             # The runtime stores 1 (not -1) for dynamic dimensions in `shape`.
             raise self.fail(where, f"shape {list(shape)} has a negative dimension")
@@ -387,7 +446,7 @@ class _Parser:
         return Tensor(
             subgraph=sg_index,
             index=index,
-            name=_text(t.Name()),
+            name=self.text(t.Name()),
             dtype=dtype,
             shape=shape,
             shape_signature=signature,
@@ -411,16 +470,16 @@ class _Parser:
             return  # sub-byte values stored one per byte
         raise self.fail(
             where,
-            f"{tensor.name!r} has shape {list(tensor.shape)} {tensor.dtype} "
+            f"{tensor.name!r} has shape [{','.join(map(str, tensor.shape))}] {tensor.dtype} "
             f"({tensor.num_elements} elements, {expected} bytes) but buffer {tensor.buffer} "
             f"holds {tensor.data_bytes} bytes",
         )
 
     def read_quantization(self, q: Any, where: str) -> Quantization | None:
-        scale = _floats(q.ScaleAsNumpy(), "float32")
-        zero_point = _floats(q.ZeroPointAsNumpy(), "int64")
-        qmin = _floats(q.MinAsNumpy(), "float32")
-        qmax = _floats(q.MaxAsNumpy(), "float32")
+        scale = self.floats(q.ScaleAsNumpy(), "float32")
+        zero_point = self.floats(q.ZeroPointAsNumpy(), "int64")
+        qmin = self.floats(q.MinAsNumpy(), "float32")
+        qmax = self.floats(q.MaxAsNumpy(), "float32")
         details = None
         details_type = q.DetailsType()
         if details_type:
@@ -434,13 +493,13 @@ class _Parser:
                 b = schema.BlockwiseQuantization()
                 b.Init(table.Bytes, table.Pos)
                 details = BlockwiseQuantization(
-                    b.Scales(), b.ZeroPoints(), b.BlockSize(), _ints(b.BlockShapeAsNumpy())
+                    b.Scales(), b.ZeroPoints(), b.BlockSize(), self.ints(b.BlockShapeAsNumpy())
                 )
             elif details_type == schema.QuantizationDetails.MultiAxisQuantization:
                 x = schema.MultiAxisQuantizationT.InitFromBuf(table.Bytes, table.Pos)
                 details = MultiAxisQuantization(
                     x.scales, x.zeroPoints, x.blockSize,
-                    _ints(getattr(x, "quantizedDimensions", None)),
+                    self.ints(getattr(x, "quantizedDimensions", None)),
                 )
             else:
                 self.warnings.append(f"{where}: unknown quantization details type {details_type}")
@@ -476,7 +535,7 @@ class _Parser:
                     array_indices=self._sparse_index_vector(d.ArrayIndicesType(), d.ArrayIndices()),
                 )
             )
-        return Sparsity(_ints(s.TraversalOrderAsNumpy()), _ints(s.BlockMapAsNumpy()), tuple(dims))
+        return Sparsity(self.ints(s.TraversalOrderAsNumpy()), self.ints(s.BlockMapAsNumpy()), tuple(dims))
 
     def _sparse_index_vector(self, kind: int, table: Any) -> tuple[int, ...]:
         classes = {
@@ -489,7 +548,7 @@ class _Parser:
             return ()
         v = cls()
         v.Init(table.Bytes, table.Pos)
-        return _ints(v.ValuesAsNumpy())
+        return self.ints(v.ValuesAsNumpy())
 
     # -- operators ------------------------------------------------------------
 
@@ -501,9 +560,9 @@ class _Parser:
         opcode_index = op.OpcodeIndex()
         self.check_index(opcode_index, len(self.opcodes), where, "operator code")
         name, code, custom_code, version = self.opcodes[opcode_index]
-        inputs = _ints(op.InputsAsNumpy())
-        outputs = _ints(op.OutputsAsNumpy())
-        intermediates = _ints(op.IntermediatesAsNumpy())
+        inputs = self.ints(op.InputsAsNumpy())
+        outputs = self.ints(op.OutputsAsNumpy())
+        intermediates = self.ints(op.IntermediatesAsNumpy())
         for t in inputs:
             self.check_index(t, n_tensors, f"{where} ({name}) inputs", "tensor", allow_absent=True)
         for t in outputs:
@@ -567,9 +626,13 @@ class _Parser:
             # Models over 2 GB keep big custom options after the flatbuffer.
             if large_offset + large_size > self.size:
                 raise self.fail(where, f"custom options of {large_size} bytes at {large_offset} run past the end of the file")
+            self.spend(large_size, where)
             return bytes(self.buf[large_offset : large_offset + large_size])
         raw = op.CustomOptionsAsNumpy()
-        return raw.tobytes() if isinstance(raw, np.ndarray) else b""
+        if not isinstance(raw, np.ndarray):
+            return b""
+        self.spend(raw.nbytes, where)
+        return raw.tobytes()
 
     def decode_options(self, type_name: str, table: Any, where: str) -> tuple[dict[str, Any], dict[str, int]]:
         table_cls = getattr(schema, type_name, None)
@@ -582,9 +645,10 @@ class _Parser:
         for attr, value in vars(obj).items():
             key = _snake(attr)
             if isinstance(value, np.ndarray):
+                self.spend(value.nbytes, where)
                 value = value.tolist()
             elif isinstance(value, bytes):
-                value = _text(value)
+                value = self.text(value)
             names = _OPTION_ENUMS.get(attr)
             if names is not None and isinstance(value, int) and not isinstance(value, bool):
                 value = names.get(value, f"UNKNOWN({value})")
@@ -609,7 +673,7 @@ class _Parser:
         m = self.model
         result = []
         for i, sd in enumerate(self.tables(m, _SLOT_MODEL_SIGNATURES, schema.SignatureDef, "model", "signature def")):
-            key = _text(sd.SignatureKey())
+            key = self.text(sd.SignatureKey())
             where = f"signature {i} ({key!r})"
             sg = sd.SubgraphIndex()
             self.check_index(sg, len(subgraphs), where, "subgraph")
@@ -619,7 +683,7 @@ class _Parser:
                 mapping: dict[str, int] = {}
                 for j, tm in enumerate(self.tables(sd, slot, schema.TensorMap, where, what)):
                     self.check_index(tm.TensorIndex(), n_tensors, f"{where} {what} {j}", "tensor")
-                    mapping[_text(tm.Name())] = tm.TensorIndex()
+                    mapping[self.text(tm.Name())] = tm.TensorIndex()
                 maps.append(mapping)
             result.append(Signature(key, sg, maps[0], maps[1]))
         return tuple(result)
@@ -628,7 +692,7 @@ class _Parser:
         m = self.model
         result = []
         for i, md in enumerate(self.tables(m, _SLOT_MODEL_METADATA, schema.Metadata, "model", "metadata")):
-            name = _text(md.Name())
+            name = self.text(md.Name())
             self.check_index(md.Buffer(), len(self.buffers), f"metadata {i} ({name!r})", "buffer")
             result.append(MetadataEntry(name, md.Buffer(), self.buffers[md.Buffer()].size))
         return tuple(result)
@@ -642,7 +706,9 @@ class _Parser:
     ) -> tuple[str | None, TfliteMetadata | None]:
         min_runtime = None
         tflite_metadata = None
-        for e in entries:
+        # One entry per name (the last, as before): many entries may name one buffer, and
+        # each would otherwise parse it again.
+        for e in {e.name: e for e in entries}.values():
             if e.name == "min_runtime_version":
                 min_runtime = self.buffer_bytes(e.buffer).split(b"\0", 1)[0].decode("ascii", "replace")
             elif e.name == "TFLITE_METADATA":

@@ -21,6 +21,7 @@ from .model import (
     Model,
     Tensor,
 )
+from .regular_files import open_regular
 
 _STATS_CHUNK = 1 << 20  # elements per pass, so statistics of big weights stay small in memory
 
@@ -46,7 +47,7 @@ def _external_bytes(model: Model, tensor: Tensor) -> memoryview:
         # A group name is a file next to the model; never follow it elsewhere.
         raise ModelError(f"{model.path}: external weights file {ext.group!r} is not a plain file name")
     try:
-        with open(side, "rb") as f:
+        with open_regular(side) as f:
             size = os.fstat(f.fileno()).st_size
             if ext.offset + ext.length > size:
                 raise ModelError(
@@ -174,7 +175,8 @@ def quantize_array(real: np.ndarray, dtype: np.dtype, scale: float | None, zero_
         info = np.iinfo(dtype)
         q = np.rint(np.divide(real.astype(np.float32, copy=False), np.float32(scale)) + np.float32(zero_point or 0))
         return np.clip(q, info.min, info.max).astype(dtype)
-    return np.ascontiguousarray(real, dtype=dtype)
+    # Not ascontiguousarray: it makes a scalar 1-d, which a scalar input (lyra's num_quantizers) refuses.
+    return np.asarray(real, dtype=dtype, order="C")
 
 
 def _dequantize_blockwise(

@@ -53,6 +53,7 @@ def comparison_section(run: ComparisonRun) -> dict[str, Any]:
         "input_count": len(comparison.inputs),
         "input_errors": list(comparison.input_errors),
         "preprocessing": comparison.preprocessing,
+        "run": comparison.describe_signature(),
         "random": comparison.random_inputs,
         "candidates": candidates,
         "plot": layer_plot(plotted),

@@ -7,16 +7,21 @@ import math
 from typing import Any
 
 from ..formatting import format_metric
-from ..lab.results import LabResult, VariantResult
+from ..lab.output import not_full_integer_text, precision_text
+from ..lab.results import LabResult, VariantResult, slowdown
 
 
 def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _row(v: VariantResult, recommendation: str | None, reference_size: int | None) -> dict[str, Any]:
+def _row(v: VariantResult, recommendation: str | None, reference_size: int | None,
+         reference: VariantResult | None) -> dict[str, Any]:
     worst = v.worst_layer
     return {
+        "precision": precision_text(v.precision) if v.precision else "",
+        "not_full_integer": not_full_integer_text(v) if v.not_full_integer else "",
+        "slower": (slowdown(v, reference) or "") if reference is not None else "",
         "mode": v.mode,
         "title": v.title,
         "path": v.path or "",
@@ -45,10 +50,12 @@ def _row(v: VariantResult, recommendation: str | None, reference_size: int | Non
 def lab_section(result: LabResult) -> dict[str, Any]:
     reference = next((v for v in result.variants if v.is_reference), None)
     reference_size = reference.size_bytes if reference is not None else None
-    rows = [_row(v, result.recommendation, reference_size) for v in result.variants]
+    rows = [_row(v, result.recommendation, reference_size, reference) for v in result.variants]
     return {
         "source": result.settings.source,
         "preprocessing": result.preprocessing,
+        "run": (f"signature {result.signature!r} (subgraph {result.signature_subgraph})" if result.signature
+                else "subgraph 0 (the model has no signatures)"),
         "calibration": result.calibration,
         "evaluation": result.evaluation,
         "random": result.random_inputs,

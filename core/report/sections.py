@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..delegates.engine import DelegateReport
-from ..formatting import elide_middle, format_quantization, format_shape, shape_dims
+from ..formatting import elide_middle, format_quantization, tensor_shape_text
 from ..inspection.stats import ModelStats
 from ..inspection.summary import at_least, lower_bound_warning, size_breakdown
 from ..reading.model import Model, Subgraph, Tensor
@@ -74,7 +74,7 @@ def _tensor_metadata(tm: Any) -> dict[str, Any]:
 
 
 def _tensor_row(t: Tensor) -> dict[str, Any]:
-    return {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": format_shape(shape_dims(t), "times"),
+    return {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": tensor_shape_text(t),
             "quantization": format_quantization(t.quantization)}
 
 
@@ -109,7 +109,7 @@ def subgraph_section(model: Model, sg: Subgraph, stats: ModelStats) -> dict[str,
                 continue
             t = tensors[i]
             out.append({"short": elide_middle(t.name, SHORT_NAME), "name": t.name,
-                        "shape": format_shape(shape_dims(t), "times")})
+                        "shape": tensor_shape_text(t)})
         return out
 
     macs = stats.subgraphs[sg.index].macs_by_operator
@@ -141,7 +141,7 @@ def _quantized_tensor(t: Tensor) -> dict[str, Any]:
     q = t.quantization
     assert q is not None
     zero_points = q.zero_point if q.zero_point.size else np.zeros(1, np.int64)
-    row = {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": format_shape(shape_dims(t), "times"), "constant": t.is_constant,
+    row = {"index": t.index, "name": t.name, "dtype": t.dtype, "shape": tensor_shape_text(t), "constant": t.is_constant,
            "granularity": "", "axis": None, "scales": "", "scale_range": "", "zero_points": "", "range": ""}
     if q.scale.size == 0:
         row["granularity"] = format_quantization(q) or "quantized"

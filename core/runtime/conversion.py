@@ -28,10 +28,15 @@ class ConversionWorker(WorkerProcess):
         super().__init__(conversion_main, name="conversion-worker", what="the converter", timeout_s=timeout_s)
 
     def produce(self, source: str, kind: str, mode: str, out_path: str, *,
-                calibration: Sequence[Sequence[np.ndarray]] = (), int8_io: str = "int8") -> Produced:
+                calibration: Sequence[Sequence[np.ndarray]] = (), int8_io: str = "int8",
+                signature: str | None = None, keep_float_scopes: tuple[str, ...] = ()) -> Produced:
         """Write `source` (of `kind`: tflite, saved_model or keras) in `mode` to `out_path`, calibrated
-        on `calibration` (empty for the modes that need none). Raises RuntimeFailure, or Cancelled."""
+        on `calibration` (empty for the modes that need none), samples for the inputs of `signature`
+        (a .tflite's; None: its first). Raises RuntimeFailure, or Cancelled."""
         samples = tuple(tuple(values) for values in calibration)
         if kind == "tflite":
-            return self.request(QuantizeRequest(str(source), mode, samples, str(out_path)))
+            return self.request(QuantizeRequest(str(source), mode, samples, str(out_path), signature,
+                                                keep_float_scopes))
+        if keep_float_scopes:
+            raise ValueError("ops are kept in float by ai-edge-quantizer, on a .tflite source")
         return self.request(ConvertRequest(str(source), kind, mode, int8_io, samples, str(out_path)))

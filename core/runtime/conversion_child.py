@@ -52,6 +52,12 @@ _FLOAT16_RECIPE = [{
 }]
 
 
+def recipe_with_float_ops(recipe: list[dict], scopes: Sequence[str]) -> list[dict]:
+    """The mode's recipe, then one "no_quantize" entry per kept op's scope (lab/keep_float.py):
+    the latest matching entry wins in ai-edge-quantizer's recipe manager, so only those ops change."""
+    return [*recipe, *({"regex": scope, "operation": "*", "algorithm_key": "no_quantize"} for scope in scopes)]
+
+
 def _recipe(mode: str) -> Any:
     from ai_edge_quantizer import recipe
 
@@ -114,12 +120,16 @@ def _tensor_map(schema: Any, sg: Any, index: int) -> Any:
     return entry
 
 
-def _signature_inputs(model_data: bytes) -> tuple[str, list[str]]:
-    """The first signature's key and its input names in subgraph-input order (how samples come)."""
+def _signature_inputs(model_data: bytes, key: str | None = None) -> tuple[str, list[str]]:
+    """The signature's key (None: the first) and its input names in subgraph-input order (how
+    samples come)."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAsModel(model_data, 0)
-    signature = model.SignatureDefs(0)
+    keys = [model.SignatureDefs(k).SignatureKey().decode("utf-8", "replace") for k in range(model.SignatureDefsLength())]
+    if key is not None and key not in keys:
+        raise ValueError(f"the model has no signature {key!r} ({', '.join(keys) or 'none'})")
+    signature = model.SignatureDefs(keys.index(key) if key is not None else 0)
     sg = model.Subgraphs(signature.SubgraphIndex())
     by_tensor = {}
     for k in range(signature.InputsLength()):
@@ -127,6 +137,14 @@ def _signature_inputs(model_data: bytes) -> tuple[str, list[str]]:
         by_tensor[entry.TensorIndex()] = entry.Name().decode("utf-8", "replace")
     order = [by_tensor[sg.Inputs(k)] for k in range(sg.InputsLength()) if sg.Inputs(k) in by_tensor]
     return signature.SignatureKey().decode("utf-8", "replace"), order
+
+
+def _other_signatures(model_data: bytes, key: str) -> list[str]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAsModel(model_data, 0)
+    keys = [model.SignatureDefs(k).SignatureKey().decode("utf-8", "replace") for k in range(model.SignatureDefsLength())]
+    return [k for k in keys if k != key]
 
 
 def _attached_zip(data: bytes) -> list[tuple[str, bytes]]:
@@ -155,12 +173,23 @@ def quantize_tflite(request: QuantizeRequest) -> Produced:
     with open(source, "rb") as f:
         original = f.read()
     data, notes = prepare_for_quantizer(original)
-    q = quantizer.Quantizer(bytearray(data), _recipe(mode))
+    recipe = _recipe(mode)
+    if request.keep_float_scopes:
+        recipe = recipe_with_float_ops(list(recipe), request.keep_float_scopes)
+        notes.append(f"{len(request.keep_float_scopes)} op scope(s) kept in float (no_quantize recipe entries)")
+    q = quantizer.Quantizer(bytearray(data), recipe)
     calibration_result = None
     if q.need_calibration:
         if not calibration:
             raise ValueError(f"mode {mode} needs calibration inputs")
-        key, names = _signature_inputs(data)
+        key, names = _signature_inputs(data, request.signature)
+        others = _other_signatures(data, key)
+        if others:
+            # The quantizer needs activation ranges for every subgraph it quantizes, and the samples
+            # given fit one signature's inputs only: it would fail naming some tensor of another.
+            raise ValueError(f"mode {mode} calibrates every signature of the model, and the inputs given are for "
+                             f"{key!r} only (the model also has {', '.join(repr(k) for k in others)}); the "
+                             "weight-only and dynamic-range modes need no calibration")
         dataset = [{name: np.asarray(value) for name, value in zip(names, sample)} for sample in calibration]
         calibration_result = q.calibrate({key: dataset})
     result = q.quantize(calibration_result, enable_progress_report=False)

@@ -12,12 +12,12 @@ import multiprocessing.connection
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..metrics import ErrorMetrics, tensor_error
+from ..metrics import ErrorKernel, ErrorMetrics, tensor_error
 from ..reading.tensor_data import dequantize_array, quantize_array
 from .process import serve
 from .protocol import (
@@ -35,6 +35,7 @@ from .protocol import (
     ResizedShapes,
     ResizedTensor,
     ResizeRequest,
+    RunEntry,
     SampleResult,
     TensorDetails,
     TensorPairRequest,
@@ -46,8 +47,19 @@ from .protocol import (
 OUTPUT_VALUES_LIMIT = 1 << 16
 
 
+# Set (to anything but "0") to let the runtime's own log lines through to the terminal.
+RUNTIME_LOG_VARIABLE = "TFLITE_INSPECTOR_RUNTIME_LOG"
+
+
 def interpreter_main(conn: multiprocessing.connection.Connection) -> None:
     # Runs in the child: imports the interpreter here, never in the parent.
+    if os.environ.get(RUNTIME_LOG_VARIABLE, "0") == "0":
+        # The runtime writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." and the like
+        # to the process's stderr: not for the user's terminal or a CLI's clean output. Its errors
+        # reach the parent as exception messages; a native crash is reported by its signal.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
     from ai_edge_litert import interpreter as litert
 
     runs = _PreservingInterpreters(litert)
@@ -112,23 +124,41 @@ def _latency(litert: Any, request: LatencyRequest) -> Latency:
     interpreter.allocate_tensors()
     delegate_nodes = len(interpreter._get_ops_details()) - model_nodes
     values = request.values
-    for k, detail in enumerate(interpreter.get_input_details()):
+    subgraph = request.entry.subgraph
+    if subgraph:  # another signature's subgraph: allocated and invoked by index, as its runner does
+        interpreter._interpreter.AllocateTensors(subgraph)
+    for k, detail in enumerate(_entry_inputs(interpreter, request.entry)):
         scale, zero_point = _input_quantization(detail)
         shape = tuple(int(d) for d in detail["shape"])
         real = values[k] if values is not None and k < len(values) else np.zeros(shape, np.float32)
-        interpreter.set_tensor(detail["index"], quantize_array(np.reshape(real, shape), detail["dtype"], scale,
-                                                               zero_point))
+        interpreter._interpreter.SetTensor(detail["index"], quantize_array(np.reshape(real, shape), detail["dtype"],
+                                                                           scale, zero_point), subgraph)
     for _ in range(request.warmup):
-        interpreter.invoke()
+        interpreter._interpreter.Invoke(subgraph)
     times: list[float] = []
     spent = 0.0
     while len(times) < request.runs and (spent < request.max_seconds or len(times) < 3):
         started = time.perf_counter()
-        interpreter.invoke()
+        interpreter._interpreter.Invoke(subgraph)
         elapsed = time.perf_counter() - started
         times.append(elapsed * 1000.0)
         spent += elapsed
     return Latency(tuple(times), model_nodes, delegate_nodes)
+
+
+def _entry_inputs(interpreter: Any, entry: RunEntry) -> list[dict[str, Any]]:
+    """The details of the entry's inputs in its order: the interpreter's own list for subgraph 0
+    when none is given. Its Python API lists only subgraph 0's inputs; a signature's subgraph is
+    reached by tensor index and subgraph index, as its SignatureRunner does."""
+    if not entry.inputs and entry.subgraph == 0:
+        return interpreter.get_input_details()
+    return [interpreter._get_tensor_details(i, entry.subgraph) for i in entry.inputs]
+
+
+def _entry_outputs(interpreter: Any, entry: RunEntry) -> list[int]:
+    if not entry.outputs and entry.subgraph == 0:
+        return [detail["index"] for detail in interpreter.get_output_details()]
+    return list(entry.outputs)
 
 
 def _address_space() -> int | None:
@@ -245,6 +275,32 @@ class _Loaded:
     quantization: dict[int, tuple]  # quantized integer tensor -> (scales, zero points, axis)
     inputs: list[tuple[int, Any, float | None, int]]  # (tensor, dtype, scale, zero point)
     outputs: list[int]
+    subgraph: int = 0  # the signature's subgraph that is run; tensor indices are in it
+    # Quantized tensors with one scale -> (scale, zero point) as float32 scalars and the scale as
+    # a float: what ErrorKernel takes, made once per model instead of once per tensor and input.
+    single_scale: dict[int, tuple[np.ndarray, np.ndarray, float]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.single_scale = {}
+        for index, (scales, zero_points, _axis) in self.quantization.items():
+            if np.size(scales) == 1:
+                zero_point = np.asarray(zero_points, dtype=np.float32).reshape(-1)[:1]
+                self.single_scale[index] = (np.asarray(scales, dtype=np.float32).reshape(()),
+                                            zero_point.reshape(()) if zero_point.size else np.float32(0).reshape(()),
+                                            float(np.asarray(scales, dtype=np.float64).reshape(-1)[0]))
+
+    # The interpreter's public set_tensor/tensor/invoke reach subgraph 0 only; its wrapper takes a
+    # subgraph index (as SignatureRunner uses it), and preserve_all_tensors holds for every subgraph.
+    def set(self, index: int, value: np.ndarray) -> None:
+        self.interpreter._interpreter.SetTensor(index, value, self.subgraph)
+
+    def invoke(self) -> None:
+        self.interpreter._ensure_safe()  # no numpy views into the tensors may live across a run
+        self.interpreter._interpreter.Invoke(self.subgraph)
+
+    def view(self, index: int) -> np.ndarray:
+        wrapper = self.interpreter._interpreter
+        return wrapper.tensor(wrapper, index, self.subgraph)
 
 
 def _to_stored(real: np.ndarray, dtype: Any, quantization: tuple | None) -> np.ndarray:
@@ -252,7 +308,9 @@ def _to_stored(real: np.ndarray, dtype: Any, quantization: tuple | None) -> np.n
     them: rounded half to even and clipped, per channel along the axis when there are several
     scales; a plain cast for a float tensor."""
     if quantization is None or not len(quantization[0]):
-        return np.array(real, dtype=dtype, order="C")  # not ascontiguousarray: it makes a scalar 1-d
+        # not ascontiguousarray: it makes a scalar 1-d; no copy when it is already as asked
+        # (set_tensor copies it into the interpreter)
+        return np.asarray(real, dtype=dtype, order="C")
     scales, zero_points, axis = quantization
     if len(scales) == 1:
         return quantize_array(real, dtype, float(scales[0]), int(zero_points[0]))
@@ -273,50 +331,54 @@ class _PreservingInterpreters:
     def __init__(self, litert: Any, keep: int = 16) -> None:
         self._litert = litert
         self._keep = keep
-        self._cache: dict[str, _Loaded] = {}
+        self._cache: dict[tuple[str, RunEntry], _Loaded] = {}
+        self._kernel = ErrorKernel()
 
-    def _load(self, path: str, file_key: tuple[int, int]) -> _Loaded:
+    def _load(self, path: str, file_key: tuple[int, int], entry: RunEntry = RunEntry()) -> _Loaded:
         interpreter = self._litert.Interpreter(
             model_path=path,
             experimental_op_resolver_type=self._litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             experimental_preserve_all_tensors=True,
         )
         interpreter.allocate_tensors()
+        if entry.subgraph:
+            interpreter._interpreter.AllocateTensors(entry.subgraph)
         quantization = {}
-        for t in interpreter.get_tensor_details():
+        for t in interpreter.get_tensor_details(entry.subgraph):
             qp = t["quantization_parameters"]
             if len(qp["scales"]) and np.dtype(t["dtype"]).kind in "iu":
                 quantization[int(t["index"])] = (qp["scales"], qp["zero_points"], int(qp["quantized_dimension"]))
         inputs = [(detail["index"], detail["dtype"], *_input_quantization(detail))
-                  for detail in interpreter.get_input_details()]
-        outputs = [detail["index"] for detail in interpreter.get_output_details()]
-        return _Loaded(file_key, interpreter, quantization, inputs, outputs)
+                  for detail in _entry_inputs(interpreter, entry)]
+        outputs = _entry_outputs(interpreter, entry)
+        return _Loaded(file_key, interpreter, quantization, inputs, outputs, entry.subgraph)
 
-    def _get(self, path: str) -> _Loaded:
+    def _get(self, path: str, entry: RunEntry = RunEntry()) -> _Loaded:
         stat = os.stat(path)
         file_key = (stat.st_size, stat.st_mtime_ns)
-        loaded = self._cache.pop(path, None)
+        key = (path, entry)  # one interpreter per signature run: each has its own input order
+        loaded = self._cache.pop(key, None)
         if loaded is None or loaded.file_key != file_key:
-            loaded = self._load(path, file_key)
-        self._cache[path] = loaded  # most recently used last
+            loaded = self._load(path, file_key, entry)
+        self._cache[key] = loaded  # most recently used last
         while len(self._cache) > self._keep:
             self._cache.pop(next(iter(self._cache)))
         return loaded
 
-    def _run(self, path: str, values: Sequence[np.ndarray]) -> _Loaded:
-        loaded = self._get(path)
+    def _run(self, path: str, values: Sequence[np.ndarray], entry: RunEntry = RunEntry()) -> _Loaded:
+        loaded = self._get(path, entry)
         if len(loaded.inputs) != len(values):
             raise ValueError(f"the model has {len(loaded.inputs)} inputs; {len(values)} values were given")
         for (index, dtype, scale, zero_point), value in zip(loaded.inputs, values):
-            loaded.interpreter.set_tensor(index, quantize_array(value, dtype, scale, zero_point))
-        loaded.interpreter.invoke()
+            loaded.set(index, quantize_array(value, dtype, scale, zero_point))
+        loaded.invoke()
         return loaded
 
     @staticmethod
     def _real(loaded: _Loaded, index: int, copy: bool = False) -> np.ndarray:
         """The tensor's real values: dequantized when it is quantized, else as stored (a view
         into the interpreter unless `copy`; the interpreter refuses to run while views live)."""
-        values = loaded.interpreter.tensor(index)()
+        values = loaded.view(index)
         q = loaded.quantization.get(index)
         if q is None:
             return values.copy() if copy else values
@@ -336,7 +398,7 @@ class _PreservingInterpreters:
             return tuple(self._compare_sample(request, values) for values in request.samples)
 
     def _compare_sample(self, request: CompareRequest, values: Sequence[np.ndarray]) -> SampleResult:
-        ref = self._run(request.reference, values)
+        ref = self._run(request.reference, values, request.reference_entry)
         ref_outputs = self._outputs(ref)
         # The reference's tensors are read once, as views into its interpreter, which stay valid
         # while the candidates run in theirs; copied only when a candidate is the same file.
@@ -349,13 +411,8 @@ class _PreservingInterpreters:
         results = []
         for candidate in request.candidates:
             try:
-                cand = self._run(candidate.path, values)
-                metrics = []
-                for pair in candidate.pairs:
-                    quant = cand.quantization.get(pair.candidate)
-                    scale, axis = (quant[0], quant[2]) if quant else (None, 0)
-                    metrics.append(tensor_error(ref_values[pair.reference], self._real(cand, pair.candidate), scale,
-                                                axis))
+                cand = self._run(candidate.path, values, candidate.entry)
+                metrics = self._errors(cand, [(ref_values[pair.reference], pair.candidate) for pair in candidate.pairs])
                 outputs = self._outputs(cand)
                 isolated, own, isolated_error = (), (), None
                 if candidate.isolated is not None:
@@ -369,24 +426,69 @@ class _PreservingInterpreters:
                 results.append(CandidateOnSample(error=f"{type(e).__name__}: {e}".strip()))
         return SampleResult(ref_outputs, tuple(results))
 
-    def _feed(self, run: IsolatedRun, ref_values: dict[int, np.ndarray]) -> _Loaded:
+    def _error(self, reference: np.ndarray, loaded: _Loaded, index: int) -> ErrorMetrics:
+        """tensor_error of one of the loaded model's tensors against the reference's real values:
+        from its stored values (a view) where it has one scale or none (metrics.ErrorKernel, the
+        same numbers without a dequantized copy), else dequantized first."""
+        quant = loaded.quantization.get(index)
+        if quant is None:
+            return self._kernel.error(reference, loaded.view(index))
+        single = loaded.single_scale.get(index)
+        if single is not None:
+            return self._kernel.error(reference, loaded.view(index), *single)
+        return tensor_error(reference, self._real(loaded, index), quant[0], quant[2])
+
+    def _errors(self, loaded: _Loaded, wanted: Sequence[tuple[np.ndarray, int]]) -> list[ErrorMetrics]:
+        """_error for each (reference values, tensor of the loaded model), in one ErrorKernel
+        pass for the tensors with one scale or none."""
+        batch = []
+        for reference, index in wanted:
+            if index not in loaded.quantization:
+                batch.append((reference, loaded.view(index), None, None, None))
+            elif (single := loaded.single_scale.get(index)) is not None:
+                batch.append((reference, loaded.view(index), *single))
+            else:
+                batch.append(None)
+        found = iter(self._kernel.errors([b for b in batch if b is not None]))
+        return [next(found) if b is not None else self._error(reference, loaded, index)
+                for b, (reference, index) in zip(batch, wanted)]
+
+    def _feed(self, run: IsolatedRun, ref_values: dict[int, np.ndarray], converted: dict[tuple, np.ndarray] | None = None,
+              ) -> _Loaded:
         """Run an isolated model (comparison/isolation.py): each input gets its reference tensor's
         real values, rounded first where the run says, then converted to the input's dtype and
-        quantization."""
+        quantization. `converted` keeps each reference tensor's values as converted to a dtype and
+        quantization, for the next isolated model of the same input: the candidate's isolated
+        model and the rounded reference round the same tensors the same way."""
+        if converted is None:
+            converted = {}
+
+        def stored(reference: int, real: np.ndarray, dtype: Any, quantization: tuple | None) -> np.ndarray:
+            key = (reference, real.shape, np.dtype(dtype).str,
+                   *((tuple(float(v) for v in quantization[0]), tuple(int(v) for v in quantization[1]),
+                      quantization[2]) if quantization is not None and len(quantization[0]) else ()))
+            found = converted.get(key)
+            if found is None:
+                found = converted[key] = _to_stored(real, dtype, quantization)
+            return found
+
         loaded = self._get(run.path)
         if len(loaded.inputs) != len(run.feeds):
             raise ValueError(f"the isolated model has {len(loaded.inputs)} inputs; {len(run.feeds)} feeds were given")
         for k, ((index, dtype, _scale, _zero_point), reference) in enumerate(zip(loaded.inputs, run.feeds)):
-            shape = loaded.interpreter.get_tensor(index).shape
+            shape = loaded.view(index).shape  # not get_tensor: it copies the values
             real = np.reshape(ref_values[reference], shape)
             rounding = run.rounding[k] if k < len(run.rounding) else None
             if rounding is not None:
                 stored_as, scales, zero_points, axis = rounding
-                stored = _to_stored(real, np.dtype(stored_as), (np.asarray(scales), np.asarray(zero_points), axis)
-                                    if scales else None)
-                real = dequantize_array(stored, np.asarray(scales), np.asarray(zero_points), axis) if scales \
-                    else stored.astype(np.float32)
-            loaded.interpreter.set_tensor(index, _to_stored(real, dtype, loaded.quantization.get(index)))
+                rounded = stored(reference, real, stored_as, (np.asarray(scales), np.asarray(zero_points), axis)
+                                 if scales else None)
+                real = dequantize_array(rounded, np.asarray(scales), np.asarray(zero_points), axis) if scales \
+                    else rounded.astype(np.float32)
+                value = _to_stored(real, dtype, loaded.quantization.get(index))
+            else:
+                value = stored(reference, real, dtype, loaded.quantization.get(index))
+            loaded.interpreter.set_tensor(index, value)
         loaded.interpreter.invoke()
         return loaded
 
@@ -396,35 +498,28 @@ class _PreservingInterpreters:
         the reference's tensor, and against the reference's op on the same rounded inputs (None
         where an isolated model does not produce the tensor)."""
         assert candidate.isolated is not None
-        isolated = self._feed(candidate.isolated, ref_values)
+        converted: dict[tuple, np.ndarray] = {}  # shared by both isolated models, this input only
+        isolated = self._feed(candidate.isolated, ref_values, converted)
         produced = set(isolated.outputs)
-        cand_values = {}
-        metrics: list[ErrorMetrics | None] = []
-        for pair in candidate.pairs:
-            if pair.candidate not in produced:
-                metrics.append(None)
-                continue
-            quant = isolated.quantization.get(pair.candidate)
-            scale, axis = (quant[0], quant[2]) if quant else (None, 0)
-            cand_values[pair.candidate] = self._real(isolated, pair.candidate, copy=True)
-            metrics.append(tensor_error(ref_values[pair.reference], cand_values[pair.candidate], scale, axis))
-        own: list[ErrorMetrics | None] = []
+        found = iter(self._errors(isolated, [(ref_values[pair.reference], pair.candidate)
+                                             for pair in candidate.pairs if pair.candidate in produced]))
+        metrics = tuple(next(found) if pair.candidate in produced else None for pair in candidate.pairs)
+        own: tuple[ErrorMetrics | None, ...] = ()
         if candidate.rounded_reference is not None:
-            rounded = self._feed(candidate.rounded_reference, ref_values)
+            # The isolated model's outputs are read again from its interpreter (a different
+            # one from the rounded reference's, so they stay as they were).
+            rounded = self._feed(candidate.rounded_reference, ref_values, converted)
             rounded_out = set(rounded.outputs)
-            for pair in candidate.pairs:
-                if pair.candidate not in cand_values or pair.reference not in rounded_out:
-                    own.append(None)
-                    continue
-                quant = isolated.quantization.get(pair.candidate)
-                scale, axis = (quant[0], quant[2]) if quant else (None, 0)
-                own.append(tensor_error(self._real(rounded, pair.reference), cand_values[pair.candidate], scale, axis))
-        return tuple(metrics), tuple(own)
+            kept = [pair.candidate in produced and pair.reference in rounded_out for pair in candidate.pairs]
+            found = iter(self._errors(isolated, [(self._real(rounded, pair.reference), pair.candidate)
+                                                 for pair, keep in zip(candidate.pairs, kept) if keep]))
+            own = tuple(next(found) if keep else None for keep in kept)
+        return metrics, own
 
     def tensor_pair_values(self, request: TensorPairRequest) -> TensorPairValues:
-        ref_loaded = self._run(request.reference, request.values)
+        ref_loaded = self._run(request.reference, request.values, request.reference_entry)
         ref = np.array(self._real(ref_loaded, request.pair.reference), dtype=np.float32).ravel()
-        loaded = self._run(request.candidate, request.values)
+        loaded = self._run(request.candidate, request.values, request.candidate_entry)
         cand = np.array(self._real(loaded, request.pair.candidate), dtype=np.float32).ravel()
         quant = loaded.quantization.get(request.pair.candidate)
         limit = request.limit

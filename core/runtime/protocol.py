@@ -7,7 +7,7 @@ numpy arrays; metrics as `ErrorMetrics` (a named tuple: one is made per tensor p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -97,6 +97,17 @@ class DefaultDelegateNodes:
 
 
 @dataclass(frozen=True)
+class RunEntry:
+    """Which subgraph of a model to run (a signature's: comparison/signatures.py), and its input
+    and output tensors there in the order values are given and read back. The default is
+    subgraph 0 with the interpreter's own input and output lists."""
+
+    subgraph: int = 0
+    inputs: tuple[int, ...] = ()  # empty: the interpreter's inputs of subgraph 0
+    outputs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class LatencyRequest:
     """Time `runs` invocations with XNNPACK on `threads` threads, after `warmup` untimed ones, on
     `values` (real values, one array per input; zeros when None); stop once `max_seconds` of
@@ -108,6 +119,7 @@ class LatencyRequest:
     threads: int
     warmup: int
     max_seconds: float
+    entry: RunEntry = RunEntry()
 
 
 @dataclass(frozen=True)
@@ -118,7 +130,7 @@ class Latency:
 
 
 class TensorIndexPair(NamedTuple):
-    """A matched tensor: its index in the reference's subgraph 0 and in the candidate's."""
+    """A matched tensor: its index in the subgraph the reference runs and in the candidate's."""
 
     reference: int
     candidate: int
@@ -144,6 +156,7 @@ class CandidateRun:
     isolated: IsolatedRun | None = None  # also run each op alone on the reference's activations
     # ... and the reference's ops alone on the inputs rounded as the candidate rounds them
     rounded_reference: IsolatedRun | None = None
+    entry: RunEntry = RunEntry()  # the signature's subgraph the pairs' candidate indices are in
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,7 @@ class CompareRequest:
     reference: str
     candidates: tuple[CandidateRun, ...]
     samples: tuple[tuple[np.ndarray, ...], ...]
+    reference_entry: RunEntry = RunEntry()
 
 
 @dataclass(frozen=True)
@@ -171,6 +185,25 @@ class CandidateOnSample:
     isolated_own: tuple[ErrorMetrics | None, ...] = ()  # against the rounded reference: input rounding left out
     isolated_error: str | None = None
 
+    def __reduce__(self) -> tuple:
+        # The metrics cross the pipe as plain tuples: a named tuple pickles and unpickles about
+        # ten times slower, and one answer holds one per matched tensor, input and mode.
+        return _candidate_on_sample, ({f.name: _metric_rows(value) if f.name in _METRIC_FIELDS else value
+                                       for f in fields(self) for value in (getattr(self, f.name),)},)
+
+
+_METRIC_FIELDS = ("metrics", "isolated", "isolated_own")
+
+
+def _metric_rows(values: tuple[ErrorMetrics | None, ...]) -> tuple[tuple | None, ...]:
+    return tuple(None if m is None else tuple(m) for m in values)
+
+
+def _candidate_on_sample(state: dict) -> CandidateOnSample:
+    make = ErrorMetrics._make
+    return CandidateOnSample(**{name: tuple(None if row is None else make(row) for row in value)
+                                if name in _METRIC_FIELDS else value for name, value in state.items()})
+
 
 @dataclass(frozen=True)
 class SampleResult:
@@ -187,6 +220,8 @@ class TensorPairRequest:
     values: tuple[np.ndarray, ...]
     pair: TensorIndexPair
     limit: int
+    reference_entry: RunEntry = RunEntry()
+    candidate_entry: RunEntry = RunEntry()
 
 
 @dataclass(frozen=True)
@@ -209,6 +244,9 @@ class QuantizeRequest:
     mode: str
     calibration: tuple[tuple[np.ndarray, ...], ...]
     out_path: str
+    signature: str | None = None  # the signature the calibration samples are for; None: the first
+    # Ops kept in float: their scope regexes (lab/keep_float.py), each given "no_quantize".
+    keep_float_scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.comparison.results import WORST_COUNT, LayerError
 from ...core.comparison.tensor_pair import SCATTER_POINTS, TensorPairData, tensor_pair_data
@@ -48,6 +57,7 @@ class LayersPanel(QWidget):
     """`layer_selected(LayerError)` when the user picks a layer (the model's page shows its op)."""
 
     layer_selected = Signal(object)
+    keep_float_requested = Signal(object)  # reference op indices to keep in float, in the lab
 
     def __init__(self, page: ComparePage, workers: SharedWorkers, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,10 +84,18 @@ class LayersPanel(QWidget):
         bar.addWidget(self.metric_combo)
         bar.addWidget(self.log_check)
         bar.addStretch(1)
+        self.keep_float_button = QPushButton("Keep in float in the lab…")
+        self.keep_float_button.setToolTip("Open the quantization lab on this model with the selected layers' ops "
+                                          "kept in float (select several rows with Ctrl or Shift)")
+        self.keep_float_button.setEnabled(False)
+        self.keep_float_button.clicked.connect(lambda: self.keep_float_requested.emit(self.selected_ops()))
+        bar.addWidget(self.keep_float_button)
         self.plot_host = QWidget()
         QVBoxLayout(self.plot_host).setContentsMargins(0, 0, 0, 0)
         self.layer_model = LayerTableModel(self)
-        self.layer_table = make_sortable_table(self.layer_model, LAYER_WIDTHS, stretch_last=False)
+        self.layer_table = make_sortable_table(self.layer_model, LAYER_WIDTHS, stretch_last=False, multi_select=True)
+        self.layer_table.selectionModel().selectionChanged.connect(
+            lambda *_: self.keep_float_button.setEnabled(bool(self.selected_ops())))
         for column in range(FIRST_METRIC_COLUMN, len(LAYER_COLUMNS)):
             self.layer_table.setColumnWidth(column, 84)
         self.layer_table.selectionModel().currentRowChanged.connect(self._row_changed)
@@ -223,6 +241,12 @@ class LayersPanel(QWidget):
         self._request_values()
         self.layer_selected.emit(layer)
 
+    def selected_ops(self) -> list[int]:
+        """The reference ops of the table's selected rows (model inputs left out), in order."""
+        rows = {index.row() for index in self.layer_table.selectionModel().selectedRows()}
+        ops = {self.layer_model.item(row).op_index for row in rows}
+        return sorted(op for op in ops if op >= 0)
+
     def _row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
         if not self._selecting and current.isValid():
             self.select_layer(self.layer_model.position(current.row()))
@@ -256,12 +280,13 @@ class LayersPanel(QWidget):
         run, layer, candidate = self.page.run, self.page.selected_layer, self.page.candidate
         assert run is not None and layer is not None and candidate is not None
         reference, sample = run.comparison.reference, run.run_samples[self.page.input_index]
+        entries = (run.comparison.reference_run, candidate.run)  # the subgraphs of the signature run
         workers = self._workers
         (worker,) = workers.acquire()
 
         def work() -> TensorPairData:
             try:
-                return tensor_pair_data(worker, reference, candidate.path, sample, layer)
+                return tensor_pair_data(worker, reference, candidate.path, sample, layer, *entries)
             finally:
                 workers.release()
 

@@ -1,7 +1,8 @@
-"""The Compare page without widgets: the form (candidates, inputs, preprocessing, labels), the
-last run, and what of it is shown (candidate, metric, layer, input). The page's panels show this
-and change it; `changed` names what changed: "candidates", "inputs", "preprocessing", "labels",
-"messages" (a run started), "run" (a run ended), "candidate", "metric", "layer", "input".
+"""The Compare page without widgets: the form (signature, candidates, inputs, preprocessing,
+labels), the last run, and what of it is shown (candidate, metric, layer, input). The page's panels
+show this and change it; `changed` names what changed: "signature", "candidates", "inputs",
+"preprocessing", "labels", "messages" (a run started), "run" (a run ended), "candidate", "metric",
+"layer", "input".
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ...core.comparison.inputs import (
 )
 from ...core.comparison.results import CandidateComparison, LayerError
 from ...core.comparison.run import ComparisonRequest, ComparisonRun
+from ...core.comparison.signatures import Entry, candidate_entry, default_key, model_entry, signature_keys
 from ...core.errors import InputError
 from ...core.metrics import METRIC_NAMES
 from ...core.reading.model import Model
@@ -42,26 +44,37 @@ class Candidate:
         return self.model is not None and not self.problem
 
 
-def read_candidate(path: str, reference: Model) -> tuple[Model, str]:
+def read_candidate(path: str, reference: Model, signature: str | None = None) -> tuple[Model, str]:
     """Runs in a worker thread: the candidate, and why it cannot be compared with the reference
-    ("" when it can)."""
+    ("" when it can) in `signature` (None: the reference's default)."""
     model = read_model(path)
+    return model, candidate_problem(reference, model, signature)
+
+
+def candidate_problem(reference: Model, candidate: Model, signature: str | None) -> str:
+    """Why the candidate cannot be compared with the reference in `signature`, or ""."""
     try:
-        check_inputs_agree(reference, model)
+        entry = model_entry(reference, signature)
+        check_inputs_agree(reference, candidate, entry, candidate_entry(candidate, entry))
     except InputError as e:
-        return model, str(e)
-    return model, ""
+        return str(e)
+    return ""
 
 
 class ComparePage:
     def __init__(self, reference: Model) -> None:
         self.reference = reference
-        self.reference_specs: list[InputSpec] = input_specs(reference)
+        # The signature run and compared (core/comparison/signatures.py); the Signature box offers
+        # the others when the model has more than one.
+        self.signatures: tuple[str, ...] = signature_keys(reference)
+        self.signature: str | None = default_key(reference)
+        self.entry: Entry = model_entry(reference, self.signature)
+        self.reference_specs: list[InputSpec] = input_specs(reference, self.entry)
         self.candidates: dict[str, Candidate] = {}
         self.inputs: list[str] = []
         self.random_count: int | None = None  # random inputs instead of the files, when asked for
         self.normalization = NormalizationChoice()
-        self.suggestion: Normalization = suggest_normalization([reference])
+        self.suggestion: Normalization = suggest_normalization([reference], self.signature)
         self.resize = "stretch"
         self.label_file = ""  # "": the labels the models carry, if any
         self.run_when_ready = False  # run once the candidates are read (handed over by the lab)
@@ -77,6 +90,21 @@ class ComparePage:
         self.layer: int | None = None  # position in the shown candidate's layers
         self.input_index = 0
         self.changed = Notifier()
+
+    # -- the signature --------------------------------------------------------------------------
+
+    def set_signature(self, key: str) -> None:
+        """Run and compare signature `key`: its inputs, and whether each candidate has it."""
+        if key == self.signature or key not in self.signatures:
+            return
+        self.signature = key
+        self.entry = model_entry(self.reference, key)
+        self.reference_specs = input_specs(self.reference, self.entry)
+        for candidate in self.candidates.values():
+            if candidate.model is not None and not candidate.reading:
+                candidate.problem = candidate_problem(self.reference, candidate.model, key)
+        self.changed.notify("signature")
+        self._candidates_changed()
 
     # -- candidates -----------------------------------------------------------------------------
 
@@ -94,6 +122,9 @@ class ComparePage:
         candidate = self.candidates.get(path)
         if candidate is None:
             return False
+        # Checked again (it is quick) for the signature chosen now: it may have changed while the
+        # file was read in the background.
+        problem = candidate_problem(self.reference, model, self.signature)
         candidate.model, candidate.problem, candidate.reading = model, problem, False
         self._candidates_changed()
         return True
@@ -112,7 +143,7 @@ class ComparePage:
 
     def _candidates_changed(self) -> None:
         models = [self.reference, *(c.model for c in self.candidates.values() if c.usable and c.model)]
-        self.suggestion = suggest_normalization(models)
+        self.suggestion = suggest_normalization(models, self.signature)
         self.changed.notify("candidates")
 
     @property
@@ -185,7 +216,7 @@ class ComparePage:
         return ComparisonRequest(
             self.reference.path, tuple(p for p, c in self.candidates.items() if c.usable), tuple(self.inputs),
             self.chosen_normalization(), self.resize, self.random_count or 0,
-            labels_path=self.label_file or None,
+            labels_path=self.label_file or None, signature=self.signature,
         )
 
     def run_started(self) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.comparison.inputs import input_specs
+from ...core.comparison.signatures import candidate_entry
 from ...core.errors import InputError
 from ..widgets.inputs import InputList, PreprocessingControls, RandomInputsChoice
 from ..widgets.messages import ERROR_STYLE, wrapped_label
@@ -96,16 +98,28 @@ class SetupPanel(QWidget):
         box = QGroupBox("Preprocessing")
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.reference_inputs_label = wrapped_label("\n".join(s.describe() for s in self.page.reference_specs)
-                                                     or "no inputs")
+        # Which signature runs (its subgraph and inputs): offered when there is a choice.
+        self.signature_combo = QComboBox(box)  # parented even when not in the form (one signature or none)
+        for key in self.page.signatures:
+            self.signature_combo.addItem(key, key)
+        self.signature_combo.setToolTip("The signature both models run and are compared in: its subgraph, "
+                                        "inputs and outputs (--signature KEY on the command line)")
+        if self.page.signature is not None:
+            self.signature_combo.setCurrentIndex(self.page.signatures.index(self.page.signature))
+        self.signature_combo.currentIndexChanged.connect(
+            lambda i: self.page.set_signature(self.signature_combo.itemData(i)))
+        if len(self.page.signatures) > 1:
+            form.addRow("Signature", self.signature_combo)
+        else:
+            self.signature_combo.hide()
+        self.reference_inputs_label = wrapped_label()
         form.addRow("This model", self.reference_inputs_label)
         self.candidate_inputs_label = wrapped_label()
         form.addRow("Candidates", self.candidate_inputs_label)
         self.preprocessing = PreprocessingControls(self.page.normalization, "Suggested", parent=self)
         self.preprocessing.changed.connect(self._preprocessing_edited)
         self.preprocessing.add_rows(form)
-        if not any(s.is_image for s in self.page.reference_specs):
-            self.preprocessing.disable("This model takes no image: .npy/.npz arrays are used as they are")
+        self._show_signature()
         self.label_edit = QLineEdit()
         self.label_edit.setReadOnly(True)
         self.label_edit.setPlaceholderText("from the models' metadata, if any")
@@ -159,7 +173,9 @@ class SetupPanel(QWidget):
     # -- showing the model --------------------------------------------------------------------------
 
     def _page_changed(self, aspect: str) -> None:
-        if aspect == "candidates":
+        if aspect == "signature":
+            self._show_signature()
+        elif aspect == "candidates":
             self._show_candidates()
             self._show_preprocessing()
         elif aspect == "inputs":
@@ -192,9 +208,24 @@ class SetupPanel(QWidget):
                 item.setToolTip(f"{candidate.path}\n{candidate.problem}")
             self.candidate_list.addItem(item)
             if candidate.model is not None:
-                specs = "; ".join(s.describe() for s in input_specs(candidate.model))
+                try:
+                    specs = "; ".join(s.describe() for s in input_specs(
+                        candidate.model, candidate_entry(candidate.model, self.page.entry)))
+                except InputError as e:
+                    specs = str(e)
                 lines.append(f"{name}: {specs}")
         self.candidate_inputs_label.setText("\n".join(lines) or "none yet")
+
+    def _show_signature(self) -> None:
+        """The chosen signature's inputs, and whether images can feed them."""
+        if self.page.signature is not None and self.signature_combo.currentData() != self.page.signature:
+            self.signature_combo.setCurrentIndex(self.page.signatures.index(self.page.signature))
+        self.reference_inputs_label.setText("\n".join(s.describe() for s in self.page.reference_specs)
+                                            or "no inputs")
+        if not any(s.is_image for s in self.page.reference_specs):
+            self.preprocessing.disable("This model takes no image: .npy/.npz arrays are used as they are")
+        else:
+            self.preprocessing.enable()
 
     def _show_preprocessing(self) -> None:
         suggestion = self.page.suggestion

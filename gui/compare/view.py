@@ -61,6 +61,7 @@ class CompareView(QWidget):
 
     layer_selected = Signal(object)
     status_message = Signal(str)
+    keep_float_requested = Signal(object)  # reference op indices: open the lab with them kept in float
 
     def __init__(self, reference: Model, open_models: Callable[[], list[str]] = list,
                  parent: QWidget | None = None) -> None:
@@ -88,6 +89,7 @@ class CompareView(QWidget):
 
         self.layers = LayersPanel(page, self._workers)
         self.layers.layer_selected.connect(self.layer_selected)
+        self.layers.keep_float_requested.connect(self.keep_float_requested)
         self.outputs = OutputsPanel(page)
         self.unmatched = UnmatchedPanel(page)
         self.unmatched.count_changed.connect(lambda n: self.results_tabs.setTabText(2, f"Unmatched ({n})"))
@@ -202,7 +204,8 @@ class CompareView(QWidget):
             path = os.path.abspath(path)
             if not self.page.add_candidate(path):
                 continue
-            job = Job(lambda p=path, reference=self.reference: read_candidate(p, reference), owner=self)
+            job = Job(lambda p=path, reference=self.reference, key=self.page.signature:
+                      read_candidate(p, reference, key), owner=self)
             job.finished.connect(lambda answer, p=path: self._candidate_read(p, *answer))
             job.failed.connect(lambda message, p=path: self.page.candidate_failed(p, message))
             job.start()
@@ -237,11 +240,20 @@ class CompareView(QWidget):
 
     def set_up(self, candidates: Sequence[str], inputs: Sequence[str] = (), *,
                normalization: Normalization | None = None, resize: str | None = None,
-               random_count: int | None = None, run: bool = False) -> None:
-        """Add `candidates` and `inputs` and choose the preprocessing another tool used (the
-        quantization lab hands its variants over this way). `normalization` None keeps the choice;
-        `random_count` 0 means the files, None keeps the choice. With `run`, the comparison starts
-        once the candidates are read, if nothing stops it."""
+               random_count: int | None = None, signature: str | None = None, run: bool = False,
+               replace: bool = False) -> None:
+        """Add `candidates` and `inputs` and choose the preprocessing and signature another tool
+        used (the quantization lab hands its variants over this way). `normalization` and
+        `signature` None keep the choice; `random_count` 0 means the files, None keeps the choice.
+        With `replace`, the page's earlier candidates and inputs go first: the run is exactly what
+        was handed over. With `run`, the comparison starts once the candidates are read, if
+        nothing stops it."""
+        if replace:
+            for path in list(self.page.candidates):
+                self.page.remove_candidate(path)
+            self.page.clear_inputs()
+        if signature is not None:
+            self.page.set_signature(signature)
         if normalization is not None:
             self.page.set_normalization(normalization)
         if resize is not None:

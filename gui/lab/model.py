@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ...core.comparison.inputs import Normalization
-from ...core.errors import ConversionError, InputError
+from ...core.errors import ConversionError, InputError, InspectorError
 from ...core.lab.budget import apply_budget
 from ...core.lab.input_warnings import input_warnings, planned_counts
-from ...core.lab.modes import DEFAULT_MODES, MODES, source_kind
+from ...core.lab.keep_float import split_selectors
+from ...core.lab.modes import DEFAULT_MODES, MODES, missing_extra, source_kind
+from ...core.lab.suggest import SuggestTarget
 from ...core.lab.results import LabResult, VariantResult
 from ...core.lab.run import run_lab
 from ...core.lab.settings import Budget, LabSettings, source_stem
+from ...core.reading.reader import read_model
 from ..forms import NormalizationChoice
 from ..notify import Notifier
 
@@ -30,10 +33,11 @@ DEFAULT_RANDOM_COUNT = 100
 DEFAULT_RUNS = 50
 
 
-def default_output_dir(source: str) -> str:
-    """`<source folder>/<stem>_variants`, beside the source."""
+def default_output_dir(source: str, parent: str = "") -> str:
+    """`<parent>/<stem>_variants`: in `parent` (the folder the user chose last for variants, or
+    another writable place the window picks), else beside the source."""
     source = os.path.normpath(source)
-    return os.path.join(os.path.dirname(source), f"{source_stem(source)}_variants")
+    return os.path.join(parent or os.path.dirname(source), f"{source_stem(source)}_variants")
 
 
 def model_source_kind(path: str) -> str | None:
@@ -69,10 +73,23 @@ class LabComparison:
     normalization: Normalization | None
     resize: str
     random_count: int
+    signature: str | None = None  # the signature the lab ran: Compare runs the same
+
+
+def _signature_keys(path: str) -> tuple[str, ...]:
+    """A .tflite's signature keys; () when it cannot be read (the run says why)."""
+    try:
+        with read_model(path) as model:
+            return tuple(s.key for s in model.signatures)
+    except (InspectorError, OSError):
+        return ()
 
 
 class LabPage:
-    def __init__(self) -> None:
+    def __init__(self, output_parent: Callable[[str], str] | None = None) -> None:
+        # Where a source's variants go by default: a folder for the source (the window asks
+        # places.py); None: beside the source.
+        self.output_parent = output_parent
         self.source = ""
         self.kind: str | None = None
         self.kind_error = ""
@@ -90,6 +107,12 @@ class LabPage:
         self.normalization = NormalizationChoice()
         self.resize = "stretch"
         self.budget = Budget()
+        self.keep_float = ""  # selectors as typed (lab/keep_float.py)
+        self.suggest_sqnr_db: float | None = None  # Suggest's target; None: no Suggest
+        # The .tflite source's signatures and the one to calibrate, time and compare (None: its
+        # default, core/comparison/signatures.py); a choice is offered when there are several.
+        self.signatures: tuple[str, ...] = ()
+        self.signature: str | None = None
         self.last_run: LabRun | None = None
         self.result: LabResult | None = None  # the last run with the budget now set applied
         self.outcome = ""  # how the last run ended, shown until the next starts
@@ -110,8 +133,14 @@ class LabPage:
             except ConversionError as e:
                 self.kind_error = str(e)
         if not self.output_chosen:
-            self.output_dir = default_output_dir(path) if path else ""
+            parent = self.output_parent(path) if self.output_parent and path else ""
+            self.output_dir = default_output_dir(path, parent) if path else ""
+        self.signatures, self.signature = _signature_keys(path) if self.kind == "tflite" else (), None
         self.changed.notify("source")
+
+    def set_signature(self, key: str | None) -> None:
+        self.signature = key if key in self.signatures else None
+        self.changed.notify("form")
 
     @property
     def tensorflow_source(self) -> bool:
@@ -195,8 +224,25 @@ class LabPage:
             source=self.source, output_dir=self.output_dir, modes=modes, calibration=tuple(self.calibration),
             evaluation=tuple(self.evaluation), normalization=self.normalization.chosen(), resize=self.resize,
             limit=self.limit, random_count=self.random_count or 0, seed=self.seed, int8_io=self.int8_io,
-            threads=self.threads, runs=self.runs, budget=self.budget,
+            threads=self.threads, runs=self.runs, budget=self.budget, signature=self.signature,
+            keep_float=split_selectors(self.keep_float), suggest=self._suggest_target(modes),
         )
+
+    def _suggest_target(self, modes: tuple[str, ...]) -> SuggestTarget | None:
+        if self.suggest_sqnr_db is None:
+            return None
+        if "int8" not in modes:
+            raise ConversionError("Suggest starts from the full-integer int8 variant: tick int8.")
+        return SuggestTarget("int8", min_output_sqnr_db=self.suggest_sqnr_db)
+
+    def set_mixed_precision(self, *, keep_float: str | None = None, suggest_sqnr_db: float | None = -1.0) -> None:
+        """The ops to keep in float (selectors) and Suggest's output SQNR target (None: off; the
+        default leaves it as it is)."""
+        if keep_float is not None:
+            self.keep_float = keep_float
+        if suggest_sqnr_db != -1.0:
+            self.suggest_sqnr_db = suggest_sqnr_db
+        self.changed.notify("form")
 
     def load(self, settings: LabSettings) -> None:
         """Fill the form from saved settings; the run starts when the user presses Run."""
@@ -209,18 +255,22 @@ class LabPage:
         self.resize, self.limit, self.seed = settings.resize, settings.limit, settings.seed
         self.random_count = settings.random_count if settings.random_count > 0 else None
         self.int8_io, self.threads, self.runs = settings.int8_io, settings.threads, settings.runs
+        self.signature = settings.signature if settings.signature in self.signatures else None
+        self.keep_float = ", ".join(settings.keep_float)
+        self.suggest_sqnr_db = settings.suggest.min_output_sqnr_db if settings.suggest else None
         self.showing_run_warnings = False
         for aspect in ("source", "form", "inputs", "normalization"):
             self.changed.notify(aspect)
         self.set_budget(settings.budget)
 
     def blocker(self) -> str:
-        """Why Run cannot start, or ""."""
+        """Why Run cannot start, or "" (a missing optional library named with its extra, as the
+        command line names it)."""
         try:
-            self.settings()
+            settings = self.settings()
         except (ConversionError, InputError) as e:
             return str(e)
-        return ""
+        return missing_extra(self.kind or "tflite", settings.modes) or ""
 
     def form_warnings(self) -> list[str]:
         """What the chosen inputs mean for the results, before anything runs: the words core uses
@@ -306,4 +356,5 @@ class LabPage:
         return LabComparison(
             reference=pair[0].path, candidate=pair[1].path, inputs=settings.evaluation or settings.calibration,
             normalization=self.result.normalization, resize=settings.resize, random_count=settings.random_count,
+            signature=self.result.signature,
         )

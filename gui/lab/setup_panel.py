@@ -11,6 +11,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.comparison.signatures import default_of
 from ...core.lab.modes import INT8_IO_TYPES, MODES
 from ...core.lab.settings import MIN_CALIBRATION_SAMPLES
 from ..widgets.inputs import InputList, PreprocessingControls, RandomInputsChoice
@@ -95,6 +97,14 @@ class LabSetupPanel(QWidget):
         self.int8_io_combo.currentIndexChanged.connect(
             lambda _: self.page.set_measuring(int8_io=self.int8_io_combo.currentData()))
         form.addRow("int8 inputs/outputs", self.int8_io_combo)
+        # The signature calibrated, timed and compared: shown when the source has several.
+        self.signature_combo = QComboBox()
+        self.signature_combo.setToolTip("The signature whose inputs calibrate and evaluate the variants, and "
+                                        "whose subgraph is timed and compared (--signature KEY)")
+        self.signature_combo.currentIndexChanged.connect(
+            lambda _: self.page.set_signature(self.signature_combo.currentData()))
+        form.addRow("Signature", self.signature_combo)
+        self.signature_form = form
         return box
 
     def _build_inputs_box(self) -> QGroupBox:
@@ -147,6 +157,34 @@ class LabSetupPanel(QWidget):
         row.addWidget(self.output_edit, 1)
         row.addWidget(choose)
         form.addRow("Output folder", row)
+        self.keep_float_edit = QLineEdit()
+        self.keep_float_edit.setPlaceholderText("op indices, op types or re:regex over output names")
+        self.keep_float_edit.setToolTip(
+            "Keep these ops in float in every quantized mode (mixed precision, by ai-edge-quantizer's per-op "
+            "recipe scopes): 12, 10-14, PRELU, re:^model/dense — comma-separated. Compare's \"Keep in float\" "
+            "fills it from the layers selected there.")
+        self.keep_float_edit.textEdited.connect(lambda text: self.page.set_mixed_precision(keep_float=text))
+        form.addRow("Keep in float", self.keep_float_edit)
+        self.suggest_check = QCheckBox("Suggest: fewest ops in float for an output SQNR of")
+        self.suggest_spin = QDoubleSpinBox()
+        self.suggest_spin.setRange(1.0, 120.0)
+        self.suggest_spin.setValue(30.0)
+        self.suggest_spin.setSuffix(" dB")
+        self.suggest_check.setToolTip("After the modes, keep int8's ops in float one at a time, worst own error "
+                                      "first, until the output SQNR reaches the target (at most 8); every step is "
+                                      "reported and the last becomes a row")
+
+        def suggest_changed() -> None:
+            self.page.set_mixed_precision(
+                suggest_sqnr_db=self.suggest_spin.value() if self.suggest_check.isChecked() else None)
+
+        self.suggest_check.toggled.connect(lambda _: suggest_changed())
+        self.suggest_spin.valueChanged.connect(lambda _: suggest_changed())
+        suggest_row = QHBoxLayout()
+        suggest_row.addWidget(self.suggest_check)
+        suggest_row.addWidget(self.suggest_spin)
+        suggest_row.addStretch(1)
+        form.addRow("", suggest_row)
         self._show_form()
         return box
 
@@ -208,6 +246,12 @@ class LabSetupPanel(QWidget):
         float32.blockSignals(False)
         float32.setToolTip("Always produced from a TensorFlow source: it is the reference" if tensorflow
                            else "Only for TensorFlow sources: a .tflite source is its own float32 reference")
+        self.signature_combo.blockSignals(True)
+        self.signature_combo.clear()
+        for key in page.signatures:
+            self.signature_combo.addItem(key, key)
+        self.signature_combo.blockSignals(False)
+        self.signature_form.setRowVisible(self.signature_combo, len(page.signatures) > 1)
         self.int8_io_combo.setEnabled(tensorflow)
         self.int8_io_combo.setToolTip("Input and output type of full-integer int8" if tensorflow else
                                       "Only for TensorFlow sources: ai-edge-quantizer keeps a .tflite's float "
@@ -219,6 +263,16 @@ class LabSetupPanel(QWidget):
         page = self.page
         if self.output_edit.text() != page.output_dir:
             self.output_edit.setText(page.output_dir)
+        if self.keep_float_edit.text() != page.keep_float:
+            self.keep_float_edit.setText(page.keep_float)
+        if self.suggest_check.isChecked() != (page.suggest_sqnr_db is not None):
+            self.suggest_check.blockSignals(True)
+            self.suggest_check.setChecked(page.suggest_sqnr_db is not None)
+            self.suggest_check.blockSignals(False)
+        if page.suggest_sqnr_db is not None and self.suggest_spin.value() != page.suggest_sqnr_db:
+            self.suggest_spin.blockSignals(True)
+            self.suggest_spin.setValue(page.suggest_sqnr_db)
+            self.suggest_spin.blockSignals(False)
         for key, check in self.mode_checks.items():
             if key != "float32" and check.isChecked() != (key in page.modes):
                 check.blockSignals(True)
@@ -233,4 +287,9 @@ class LabSetupPanel(QWidget):
         self.int8_io_combo.blockSignals(True)
         self.int8_io_combo.setCurrentIndex(max(self.int8_io_combo.findData(page.int8_io), 0))
         self.int8_io_combo.blockSignals(False)
+        if page.signatures:
+            shown = page.signature or default_of(page.signatures)  # None: the source's default
+            self.signature_combo.blockSignals(True)
+            self.signature_combo.setCurrentIndex(max(self.signature_combo.findData(shown), 0))
+            self.signature_combo.blockSignals(False)
         self.preprocessing.show_resize(page.resize)

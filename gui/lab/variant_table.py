@@ -11,7 +11,8 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from ...core.formatting import MISSING, format_metric, format_percent
-from ...core.lab.results import VariantResult
+from ...core.lab.output import not_full_integer_text, precision_text
+from ...core.lab.results import VariantResult, slowdown
 from ...core.lab.settings import LAB_DELEGATES
 from ..widgets.tables import OrderedRowsModel
 
@@ -22,23 +23,29 @@ RANDOM_COLOR = QColor(230, 126, 34, 64)
 RULED_OUT_COLOR = QColor(128, 128, 128)
 MODE_ROLE = Qt.ItemDataRole.UserRole + 4  # a row's mode key
 
-COLUMNS = ("Mode", "Size (bytes)", "Ratio to float", "Median ms", "p90 ms", "Top-1", "Output SQNR dB",
-           "Worst layer (SQNR dB)", *(f"{DELEGATE_TITLES[d]} ops" for d in LAB_DELEGATES), "Fits budget")
-_FIRST_DELEGATE_COLUMN = 8
+COLUMNS = ("Mode", "Size (bytes)", "Ratio to float", "Ops by dtype", "Median ms", "p90 ms", "Top-1",
+           "Output SQNR dB", "Worst layer (SQNR dB)", *(f"{DELEGATE_TITLES[d]} ops" for d in LAB_DELEGATES),
+           "Fits budget")
+(MODE_COLUMN, SIZE_COLUMN, RATIO_COLUMN, DTYPE_COLUMN, MEDIAN_COLUMN, P90_COLUMN, TOP1_COLUMN, SQNR_COLUMN,
+ WORST_COLUMN) = range(9)
+_FIRST_DELEGATE_COLUMN = 9
 FITS_COLUMN = len(COLUMNS) - 1
 _COLUMN_TIPS = {
-    2: "File size divided by the float reference's",
-    3: "Median latency with the LiteRT interpreter and XNNPACK",
-    4: "90th percentile latency",
-    5: "How often the top class agrees with the float reference's",
-    6: "Signal-to-quantization-noise ratio of the first output against the float reference",
-    7: "The layer with the lowest SQNR against the float reference",
+    RATIO_COLUMN: "File size divided by the float reference's",
+    DTYPE_COLUMN: "Ops of subgraph 0 by the dtype they compute in, then the QUANTIZE/DEQUANTIZE/CAST ops "
+                  "between them; ⚠ marks a full-integer mode that left ops in float",
+    MEDIAN_COLUMN: "Median latency with the LiteRT interpreter and XNNPACK",
+    P90_COLUMN: "90th percentile latency",
+    TOP1_COLUMN: "How often the top class agrees with the float reference's",
+    SQNR_COLUMN: "Signal-to-quantization-noise ratio of the first output against the float reference",
+    WORST_COLUMN: "The layer with the lowest SQNR against the float reference",
     FITS_COLUMN: "Whether the variant fits the device budget (hover a cell for why not)",
 }
-# Headers on two lines: the table's twelve columns fit a 1200-pixel window.
-_HEADERS = ("Mode", "Size\n(bytes)", "Ratio\nto float", "Median\nms", "p90\nms", "Top-1", "Output\nSQNR dB",
-            "Worst layer\n(SQNR dB)", *(f"{DELEGATE_TITLES[d]}\nops" for d in LAB_DELEGATES), "Fits\nbudget")
-COLUMN_WIDTHS = (210, 80, 70, 70, 60, 55, 75, 245, 60, 75, 75, 60)
+# Headers on two lines: the table's thirteen columns fit a 1200-pixel window.
+_HEADERS = ("Mode", "Size\n(bytes)", "Ratio\nto float", "Ops by\ndtype", "Median\nms", "p90\nms", "Top-1",
+            "Output\nSQNR dB", "Worst layer\n(SQNR dB)", *(f"{DELEGATE_TITLES[d]}\nops" for d in LAB_DELEGATES),
+            "Fits\nbudget")
+COLUMN_WIDTHS = (200, 75, 60, 170, 65, 55, 50, 70, 200, 60, 70, 70, 55)
 
 
 class VariantTableModel(OrderedRowsModel):
@@ -98,21 +105,25 @@ class VariantTableModel(OrderedRowsModel):
 
     def value(self, v: VariantResult, column: int) -> float | str | None:
         """The number (or text) a cell shows, None when it has none."""
-        if column == 0:
+        if column == MODE_COLUMN:
             return v.title.lower()
-        if column == 1:
+        if column == SIZE_COLUMN:
             return v.size_bytes
-        if column == 2:
+        if column == RATIO_COLUMN:
             return self._ratio(v)
-        if column in (3, 4):
+        if column == DTYPE_COLUMN:  # sorted by the share of ops left in float
+            p = v.precision
+            counted = sum(p.ops_by_dtype.values()) if p else 0
+            return None if not counted else p.float_op_count / counted
+        if column in (MEDIAN_COLUMN, P90_COLUMN):
             if v.latency is None:
                 return None
-            return v.latency.median_ms if column == 3 else v.latency.p90_ms
-        if column == 5:
+            return v.latency.median_ms if column == MEDIAN_COLUMN else v.latency.p90_ms
+        if column == TOP1_COLUMN:
             return v.top1_agreement
-        if column == 6:
+        if column == SQNR_COLUMN:
             return None if v.output_sqnr_db is None or math.isnan(v.output_sqnr_db) else v.output_sqnr_db
-        if column == 7:
+        if column == WORST_COLUMN:
             return None if v.worst_layer is None or math.isnan(v.worst_layer.sqnr_db) else v.worst_layer.sqnr_db
         if column == FITS_COLUMN:
             return None if v.fits is None else float(v.fits)
@@ -120,26 +131,31 @@ class VariantTableModel(OrderedRowsModel):
         return None if coverage is None or not coverage.ops_total else coverage.ops_supported / coverage.ops_total
 
     def text(self, v: VariantResult, column: int) -> str:
-        if column == 0:
+        if column == MODE_COLUMN:
             mark = "★ " if v.mode == self._recommendation and not v.is_reference else ""
             return mark + v.title + (" (random cal.)" if v.calibrated_on_random else "")
-        if column == 1:
+        if column == SIZE_COLUMN:
             return f"{v.size_bytes:,}" if v.size_bytes else MISSING
-        if column == 2:
+        if column == RATIO_COLUMN:
             ratio = self._ratio(v)
             return MISSING if ratio is None else f"{ratio:.2f}"
-        if column in (3, 4):
+        if column == DTYPE_COLUMN:
+            if v.precision is None:
+                return MISSING
+            return ("⚠ " if v.not_full_integer else "") + precision_text(v.precision)
+        if column in (MEDIAN_COLUMN, P90_COLUMN):
             value = self.value(v, column)
-            return ("failed" if v.latency_error else MISSING) if value is None else f"{value:.3g}"
-        if column == 5:
+            slower = "▲ " if column == MEDIAN_COLUMN and self._slowdown(v) else ""
+            return ("failed" if v.latency_error else MISSING) if value is None else f"{slower}{value:.3g}"
+        if column == TOP1_COLUMN:
             if v.top1_agreement is None:
                 return "failed" if v.evaluation_error else MISSING
             return format_percent(v.top1_agreement)
-        if column == 6:
+        if column == SQNR_COLUMN:
             if v.output_sqnr_db is None:
                 return "failed" if v.evaluation_error else MISSING
             return format_metric("sqnr_db", v.output_sqnr_db)
-        if column == 7:
+        if column == WORST_COLUMN:
             w = v.worst_layer
             return MISSING if w is None else f"{w.op} #{w.op_index}: {format_metric('sqnr_db', w.sqnr_db)}"
         if column == FITS_COLUMN:
@@ -147,24 +163,38 @@ class VariantTableModel(OrderedRowsModel):
         coverage = v.coverage(LAB_DELEGATES[column - _FIRST_DELEGATE_COLUMN])
         return MISSING if coverage is None else f"{coverage.ops_supported}/{coverage.ops_total}"
 
+    def _slowdown(self, v: VariantResult) -> str | None:
+        reference = next((r for r in self.variants if r.is_reference), None)
+        return None if reference is None else slowdown(v, reference)
+
     def tooltip(self, v: VariantResult, column: int) -> str:
-        if column == 0:
+        if column == DTYPE_COLUMN:
+            if v.precision is None:
+                return "not read"
+            if v.not_full_integer:
+                return not_full_integer_text(v)
+            floats = v.precision.float_summary()
+            return "Full integer: every layer computes in integers" if v.precision.full_integer else (
+                f"In float: {floats}" if floats else "")
+        if column == MODE_COLUMN:
             lines = [v.path or "", v.contents, *v.notes]
             if v.mode == self._recommendation and not v.is_reference:
-                lines.insert(0, "Recommended: the smallest error" + (" of the variants that fit the budget"
-                                                                      if self._budget_set else ""))
+                lines.insert(0, "Recommended: the smallest error of the variants that fit the budget"
+                             if self._budget_set else "Recommended: the smallest variant within the default "
+                                                      "tolerances (see the line under the table)")
             if v.calibrated_on_random:
                 lines.insert(0, "Calibrated on RANDOM inputs: its activation ranges do not come from real data")
             return "\n".join(line for line in lines if line)
-        if column in (3, 4):
+        if column in (MEDIAN_COLUMN, P90_COLUMN):
             if v.latency is None:
                 return v.latency_error or "not measured"
-            return (f"{v.latency.runs} runs on {v.latency.threads} thread{'s' if v.latency.threads > 1 else ''}; "
+            slower = self._slowdown(v)
+            return (f"{slower}\n" if slower else "") + (f"{v.latency.runs} runs on {v.latency.threads} thread{'s' if v.latency.threads > 1 else ''}; "
                     f"XNNPACK made {v.latency.delegated_nodes} partition"
                     f"{'' if v.latency.delegated_nodes == 1 else 's'}")
-        if column in (5, 6):
+        if column in (TOP1_COLUMN, SQNR_COLUMN):
             return v.evaluation_error or ("the reference itself" if v.is_reference else "")
-        if column == 7:
+        if column == WORST_COLUMN:
             return "" if v.worst_layer is None else f"{v.worst_layer.tensor} (output of op #{v.worst_layer.op_index})"
         if column == FITS_COLUMN:
             if v.fits is None:
@@ -203,6 +233,7 @@ class VariantTableModel(OrderedRowsModel):
             font = QFont()
             font.setBold(True)
             return font
-        if role == Qt.ItemDataRole.TextAlignmentRole and column not in (0, 7, FITS_COLUMN):  # numbers
+        if role == Qt.ItemDataRole.TextAlignmentRole and column not in (MODE_COLUMN, DTYPE_COLUMN, WORST_COLUMN,
+                                                                        FITS_COLUMN):  # numbers
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

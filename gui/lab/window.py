@@ -35,6 +35,7 @@ from ...core.lab.results import VariantResult
 from ...core.lab.settings import SETTINGS_SUFFIX, Budget, existing_outputs, load_settings
 from ...core.report.build import ReportRequest
 from ..jobs import SharedWorkers
+from ..places import LAB_FOLDER, Places
 from ..report_export import ReportExport, ask_report_path
 from ..run_controller import RunController
 from ..widgets.messages import BANNER_STYLE, show_error, wrapped_label
@@ -67,10 +68,13 @@ class QuantizationLabWindow(QWidget):
 
     compare_requested = Signal(object)
 
-    def __init__(self, source: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, source: str = "", parent: QWidget | None = None, places: Places | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAcceptDrops(True)
-        self.page = page = LabPage()
+        self.places = places or Places()
+        # Variants go where the user put them last (when still writable), else beside the source
+        # when that folder is writable, else in the home folder.
+        self.page = page = LabPage(output_parent=lambda source: self.places.folder(LAB_FOLDER, source))
         # The window's interpreter and converter: made for the first run, stopped by Cancel, closed
         # with the window.
         self._workers = SharedWorkers(_workers)
@@ -268,6 +272,8 @@ class QuantizationLabWindow(QWidget):
                 self.run_bar.show_status("Not run: the earlier files were kept.")
                 return
             overwrite = True
+        if self.page.output_chosen:  # offered for the next source, in this session and the next
+            self.places.remember(LAB_FOLDER, os.path.dirname(os.path.abspath(settings.output_dir)))
         self.runs.start(lambda task: run_lab_task(settings, overwrite, task), expected=(OSError,))
         self.page.run_started()
         self.run_bar.started("Preparing the inputs…")
@@ -360,7 +366,7 @@ class QuantizationLabWindow(QWidget):
             return None
         reference = result.reference_path
         if path is None:
-            path = ask_report_path(self, reference)
+            path = ask_report_path(self, reference, self.places)
             if not path:
                 return None
             overwrite = True

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.errors import ModelError
-from ...core.formatting import format_bytes, format_count, format_quantization, tensor_shape_text
+from ...core.formatting import format_bytes, format_count, format_quantization, format_shape, tensor_shape_text
 from ...core.inspection.stats import SubgraphStats
 from ...core.inspection.summary import jsonable
 from ...core.inspection.tensor_values import FIRST_VALUES, TensorValues, tensor_values
@@ -237,7 +237,7 @@ class DetailPanel(QWidget):
         consumers = sg.consumers.get(t.index, [])
         html = [f"<h3>{escape(t.name) or f't{t.index}'} <span style='color:#666'>#{t.index}</span></h3><table>"]
         rows = [
-            ("shape", escape(tensor_shape_text(t)) + ("" if t.shape_signature == t.shape else f" (stored {list(t.shape)})")),
+            ("shape", escape(tensor_shape_text(t)) + ("" if t.shape_signature == t.shape else f" (stored {format_shape(t.shape)})")),
             ("dtype", t.dtype),
             ("kind", "constant" if t.is_constant else ("variable" if t.is_variable else "activation")),
             ("bytes", format_bytes(t.size_bytes)),

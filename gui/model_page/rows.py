@@ -39,6 +39,9 @@ def operator_rows(sg: Subgraph, stats: SubgraphStats) -> list[Row]:
                        "" if act == "NONE" else act, format_count(macs) if macs else "", refs),
                 sort_keys=(op.index, op.opcode, op.version, ins, outs, act, macs or 0, refs),
                 search_text=f"{op.opcode} {kind} {ins} {outs} {act} {names} {dtypes}".lower(),
+                fields=(("op", op.opcode.lower()), ("name", names.lower()), ("dtype", dtypes.lower()),
+                        ("shape", " ".join(tensor_shape_text(sg.tensors[i]) for i in (*op.inputs, *op.outputs)
+                                           if i >= 0).lower())),
                 tooltip=("Flex op: needs TensorFlow's Flex delegate" if op.is_flex
                          else "custom op: needs its own kernel" if op.is_custom else ""),
                 color=_FLEX_COLOR if op.is_flex else (_CUSTOM_COLOR if op.is_custom else None),
@@ -52,6 +55,7 @@ OPERATOR_COLUMNS = ("#", "Op", "Ver", "Inputs", "Outputs", "Activation", "MACs",
 
 def tensor_rows(sg: Subgraph) -> list[Row]:
     rows = []
+    producers = sg.producers
     for t in sg.tensors:
         q = format_quantization(t.quantization)
         size = t.size_bytes
@@ -62,6 +66,9 @@ def tensor_rows(sg: Subgraph) -> list[Row]:
                 cells=(str(t.index), t.name, tensor_shape_text(t), t.dtype, kind, format_bytes(size), q),
                 sort_keys=(t.index, t.name, t.num_elements, t.dtype, kind, size, q),
                 search_text=f"{t.name} {t.dtype} {tensor_shape_text(t)} {kind} {q}".lower(),
+                fields=(("name", t.name.lower()), ("dtype", t.dtype.lower()),
+                        ("shape", tensor_shape_text(t).lower()),
+                        ("op", "" if (p := producers.get(t.index)) is None else sg.operators[p].opcode.lower())),
             )
         )
     return rows

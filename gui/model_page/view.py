@@ -55,6 +55,10 @@ OVERVIEW_TAB, OPERATORS_TAB, TENSORS_TAB, GRAPH_TAB, COMPARE_TAB = 0, 1, 2, 3, 4
 _OP_WIDTHS = (50, 190, 40, 380, 260, 90, 80, 120)
 _TENSOR_WIDTHS = (50, 360, 130, 80, 70, 80, 260)
 _OP_EXTRA_POSITION = 2  # delegate columns right after "#" and "Op", where they are seen
+FILTER_HELP = ("A word or regular expression matches op types (Operators) and tensor names (Tensors) first, "
+               "else anything in the row: ^CONV_2D$ finds exactly CONV_2D.\n"
+               "Fields: op:CONV_2D  name:conv  dtype:int8  shape:96 — several are all required; on the Tensors "
+               "tab op: is the op that makes the tensor.")
 
 
 class ModelView(QWidget):
@@ -62,6 +66,7 @@ class ModelView(QWidget):
 
     history_changed = Signal()
     status_message = Signal(str)  # for the window's status bar
+    keep_float_requested = Signal(str, object)  # this model's path, op indices to keep in float in the lab
 
     def __init__(self, loaded: LoadedModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +87,9 @@ class ModelView(QWidget):
         self.subgraph_combo.currentIndexChanged.connect(
             lambda index: self.go_to(Place.subgraph_of(index), switch_tab=False))
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter by op, tensor name, dtype, shape (regular expression)…  Ctrl+F")
+        self.filter_edit.setPlaceholderText("Filter: op type or tensor name (regular expression), or op: name: "
+                                            "dtype: shape: …  Ctrl+F")
+        self.filter_edit.setToolTip(FILTER_HELP)
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.filter_status = QLabel()
@@ -268,6 +275,7 @@ class ModelView(QWidget):
             view = CompareView(self.model, open_models=lambda: self.open_models())
             view.layer_selected.connect(self._show_compared_layer)
             view.status_message.connect(self.status_message)
+            view.keep_float_requested.connect(lambda ops: self.keep_float_requested.emit(self.model.path, ops))
             view.page.changed.connect(self._compare_page_changed)
             self._compare_host.layout().addWidget(view)
             self._compare = view
@@ -286,8 +294,12 @@ class ModelView(QWidget):
     def _show_compared_layer(self, layer: LayerError) -> None:
         """The layer chosen on the Compare page, in the op (or, for a model input, tensor) table and
         the detail panel, while the Compare page stays in front."""
-        # Comparisons cover subgraph 0; op_index −1 is a model input, which no op produces.
-        place = Place.op(0, layer.op_index) if layer.op_index >= 0 else Place.tensor(0, layer.reference_tensor)
+        # A comparison covers the subgraph of the signature it ran; op_index −1 is a model input,
+        # which no op produces.
+        run = self.comparison_run
+        subgraph = run.comparison.subgraph if run is not None else 0
+        place = (Place.op(subgraph, layer.op_index) if layer.op_index >= 0
+                 else Place.tensor(subgraph, layer.reference_tensor))
         self.go_to(place, switch_tab=False)
 
     # -- delegates ----------------------------------------------------------------------------
@@ -360,20 +372,46 @@ class ModelView(QWidget):
         self.filter_edit.selectAll()
 
     def _filter_changed(self, text: str) -> None:
-        self.op_proxy.set_filter_text(text)
-        self.tensor_proxy.set_filter_text(text)
+        # Rows leaving the view must not move the selection to an op the user never chose: the
+        # tables' current-row signals are held while filtering, and the chosen row is made
+        # current again when it is still shown.
+        for table, proxy in ((self.op_table, self.op_proxy), (self.tensor_table, self.tensor_proxy)):
+            table.selectionModel().blockSignals(True)
+            try:
+                proxy.set_filter_text(text)
+            finally:
+                table.selectionModel().blockSignals(False)
+        self._restore_current_rows()
         if self._graph is not None:
             self._graph.set_filter_matches(self.op_proxy.matching_indices())
         if text and self.tabs.currentIndex() == OVERVIEW_TAB:
             self.tabs.setCurrentIndex(OPERATORS_TAB)
         self._update_filter_status()
 
+    def _restore_current_rows(self) -> None:
+        place = self.page.selection.place
+        for kind, table, proxy, model in (("op", self.op_table, self.op_proxy, self.op_model),
+                                          ("tensor", self.tensor_table, self.tensor_proxy, self.tensor_model)):
+            selection = table.selectionModel()
+            selection.blockSignals(True)
+            try:
+                if place is not None and place.kind == kind and place.subgraph == self.page.subgraph_index:
+                    shown = proxy.mapFromSource(model.index(model.source_row_of(place.index), 0))
+                    if shown.isValid():
+                        selection.setCurrentIndex(shown, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                                  | QItemSelectionModel.SelectionFlag.Rows)
+                        continue
+                selection.clearSelection()
+            finally:
+                selection.blockSignals(False)
+            table.viewport().update()
+
     def _update_filter_status(self) -> None:
         ops, tensors = self.op_proxy.rowCount(), self.tensor_proxy.rowCount()
         text = f"{ops}/{self.op_model.rowCount()} ops · {tensors}/{self.tensor_model.rowCount()} tensors"
         error = self.op_proxy.pattern_error
         self.filter_status.setText(text)
-        self.filter_edit.setToolTip(error)
+        self.filter_edit.setToolTip(error or FILTER_HELP)
         self.filter_edit.setStyleSheet("QLineEdit { border: 1px solid #c0392b; }" if error else "")
 
     # -- selection ----------------------------------------------------------------------------

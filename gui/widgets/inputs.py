@@ -206,3 +206,9 @@ class PreprocessingControls(QObject):
         for widget in (self.normalization_combo, self.resize_combo):
             widget.setEnabled(False)
             widget.setToolTip(why)
+
+    def enable(self) -> None:
+        """Again usable (another signature of the model takes an image)."""
+        for widget in (self.normalization_combo, self.resize_combo):
+            widget.setEnabled(True)
+            widget.setToolTip("")

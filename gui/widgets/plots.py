@@ -9,14 +9,56 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QWidget
+
+
+class _WheelScrollsThePanel(QObject):
+    """A wheel turned over a plot that has not been clicked scrolls the panel around it, as over
+    any other content; once clicked (focused) the plot zooms. Without this, scrolling a long
+    detail panel zooms every plot the pointer passes and collapses its data to a dot."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        view = watched.parent() if isinstance(watched.parent(), QWidget) else watched
+        if isinstance(view, QWidget) and view.hasFocus():
+            return False  # the plot's own zoom
+        ancestor = view.parentWidget() if isinstance(view, QWidget) else None
+        while ancestor is not None and not isinstance(ancestor, QAbstractScrollArea):
+            ancestor = ancestor.parentWidget()
+        if ancestor is not None:
+            QApplication.sendEvent(ancestor.verticalScrollBar(), event)
+        return True
+
+
+_WHEEL_FILTER: _WheelScrollsThePanel | None = None
+
+
+def plot_widget_for_panels(widget: QWidget) -> QWidget:
+    """Set up a pyqtgraph widget that sits in a scrolled panel: a click focuses it (then the wheel
+    zooms), the wheel otherwise scrolls the panel; axes show values in real units (no "×0.001"
+    prefix scaling)."""
+    global _WHEEL_FILTER
+    if _WHEEL_FILTER is None:
+        _WHEEL_FILTER = _WheelScrollsThePanel()
+    widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    widget.viewport().installEventFilter(_WHEEL_FILTER)
+    return widget
+
+
+def real_unit_axes(plot: Any) -> None:
+    """Tick labels in the data's own units: pyqtgraph would otherwise rescale small values and
+    write the factor in the axis title ("value (x0.001)" with ticks −500 … 500)."""
+    for name in ("bottom", "left"):
+        plot.getAxis(name).enableAutoSIPrefix(False)
 
 
 class TensorPlots:
     """A value histogram and, for per-channel tensors, each channel's min-max range."""
 
     def __init__(self) -> None:
-        self.widget = pg.GraphicsLayoutWidget()
+        self.widget = plot_widget_for_panels(pg.GraphicsLayoutWidget())
         self.widget.setMinimumHeight(320)
         self.widget.setBackground("w")
         self.histogram_plot = self.widget.addPlot(row=0, col=0, title="Histogram")
@@ -30,6 +72,8 @@ class TensorPlots:
         self.channel_plot.setLabel("left", "value")
         self.channel_bars = pg.BarGraphItem(x=[], height=[], y0=[], width=0.8, brush=(208, 123, 74, 160))
         self.channel_plot.addItem(self.channel_bars)
+        for plot in (self.histogram_plot, self.channel_plot):
+            real_unit_axes(plot)
 
     def set_histogram(self, histogram: tuple[np.ndarray, np.ndarray] | None) -> None:
         if histogram is None:
@@ -115,7 +159,7 @@ class LayerErrorPlot:
 
     def __init__(self, on_click: Callable[[int, int], None]) -> None:
         self._on_click = on_click
-        self.widget = pg.PlotWidget(background="w")
+        self.widget = plot_widget_for_panels(pg.PlotWidget(background="w"))
         self.widget.setMinimumHeight(160)
         self.plot = self.widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.25)
@@ -230,7 +274,7 @@ class TensorPairPlots:
     EMPTY_BIN, under the one-value line, so the curves stay unbroken."""
 
     def __init__(self) -> None:
-        self.widget = pg.GraphicsLayoutWidget()
+        self.widget = plot_widget_for_panels(pg.GraphicsLayoutWidget())
         self.widget.setBackground("w")
         self.widget.setMinimumHeight(300)
         # The title names the curves: a legend would cover a plot this short.
@@ -255,6 +299,8 @@ class TensorPairPlots:
                                                 pen=pg.mkPen(WORST_COLOR, width=1.5))
         self.error_plot.setLabel("left", "count")
         self.error_plot.setLogMode(x=False, y=True)
+        for plot in (self.values_plot, self.scatter_plot, self.error_plot):
+            real_unit_axes(plot)
 
     def set_data(self, reference_counts: np.ndarray | None, candidate_counts: np.ndarray | None,
                  value_edges: np.ndarray | None, scatter: tuple[np.ndarray, np.ndarray] | None,

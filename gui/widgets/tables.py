@@ -38,6 +38,9 @@ class Row:
     search_text: str  # lower-case text the filter matches against
     tooltip: str = ""
     color: QColor | None = None
+    # Lower-case text per filter field ("op", "name", "dtype", "shape"); the first is the field
+    # a plain filter word tries before the whole row (an op's type, a tensor's name).
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -227,8 +230,45 @@ class RowTableModel(QAbstractTableModel):
         return self._row_of[item_index]
 
 
+FILTER_FIELDS = ("op", "name", "dtype", "shape")
+
+
+@dataclass(frozen=True)
+class FilterQuery:
+    """What the filter box asks for. `op:CONV_2D name:conv dtype:int8` matches rows where every
+    named field matches its regular expression (fields a row does not have never match); text
+    without a field prefix is one regular expression over the row's first field (an op's type, a
+    tensor's name) when it matches that field in some row, else over the whole row's text."""
+
+    fields: tuple[tuple[str, re.Pattern[str]], ...]
+    plain: re.Pattern[str] | None
+    error: str = ""
+
+    @staticmethod
+    def parse(text: str) -> FilterQuery | None:
+        text = text.strip()
+        if not text:
+            return None
+        tokens = text.split()
+        prefixed = [t for t in tokens if t.partition(":")[0].lower() in FILTER_FIELDS and ":" in t]
+        errors = []
+
+        def compile_(pattern: str) -> re.Pattern[str]:
+            try:
+                return re.compile(pattern, re.IGNORECASE)
+            except re.error as e:
+                errors.append(f"{pattern!r} is not a regular expression ({e}); matching it as plain text")
+                return re.compile(re.escape(pattern), re.IGNORECASE)
+
+        if prefixed and len(prefixed) == len(tokens):
+            fields = tuple((t.partition(":")[0].lower(), compile_(t.partition(":")[2])) for t in tokens)
+            return FilterQuery(fields, None, "; ".join(errors))
+        plain = compile_(text)
+        return FilterQuery((), plain, "; ".join(errors))
+
+
 class FilterProxy(QSortFilterProxyModel):
-    """Filters on each row's precomputed search text, by regex (or plain text if not one).
+    """Filters rows by a FilterQuery over their precomputed field texts and search text.
 
     Sorting is handed to the source model, which sorts on precomputed keys; the
     proxy keeps the source order (per-comparison Python calls stall on big tables).
@@ -236,7 +276,8 @@ class FilterProxy(QSortFilterProxyModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._pattern: re.Pattern[str] | None = None
+        self._query: FilterQuery | None = None
+        self._primary_only = False  # a plain word matched the first field of some row: search only it
         self._accepted: frozenset[int] | None = None
         self.pattern_error = ""
 
@@ -245,16 +286,24 @@ class FilterProxy(QSortFilterProxyModel):
 
     def set_filter_text(self, text: str) -> None:
         self.beginFilterChange()  # Qt 6.10+: replaces the deprecated invalidateRowsFilter()
-        self.pattern_error = ""
-        if not text:
-            self._pattern = None
-        else:
-            try:
-                self._pattern = re.compile(text, re.IGNORECASE)
-            except re.error as e:
-                self.pattern_error = f"not a regular expression ({e}); matching it as plain text"
-                self._pattern = re.compile(re.escape(text), re.IGNORECASE)
+        self._query = FilterQuery.parse(text)
+        self.pattern_error = self._query.error if self._query else ""
+        self._primary_only = False
+        if self._query is not None and self._query.plain is not None:
+            plain = self._query.plain
+            self._primary_only = any(row.fields and plain.search(row.fields[0][1]) for row in self.sourceModel().rows)
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def _matches(self, row: Row) -> bool:
+        query = self._query
+        if query is None:
+            return True
+        if query.plain is not None:
+            if self._primary_only:
+                return bool(row.fields) and query.plain.search(row.fields[0][1]) is not None
+            return query.plain.search(row.search_text) is not None
+        fields = dict(row.fields)
+        return all(name in fields and pattern.search(fields[name]) is not None for name, pattern in query.fields)
 
     def set_accepted_indices(self, indices: frozenset[int] | None) -> None:
         """Show only rows with these operator/tensor indices (None: all), on top of the text filter."""
@@ -270,16 +319,15 @@ class FilterProxy(QSortFilterProxyModel):
 
     def matching_indices(self) -> frozenset[int] | None:
         """The operator/tensor indices of the rows the text filter matches; None without a filter."""
-        if self._pattern is None:
+        if self._query is None:
             return None
-        pattern = self._pattern
-        return frozenset(row.index for row in self.sourceModel().rows if pattern.search(row.search_text))
+        return frozenset(row.index for row in self.sourceModel().rows if self._matches(row))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
         row = self.sourceModel().rows[source_row]
         if self._accepted is not None and row.index not in self._accepted:
             return False
-        return self._pattern is None or self._pattern.search(row.search_text) is not None
+        return self._matches(row)
 
 
 def make_sortable_table(model: QAbstractItemModel, widths: tuple[int, ...], *, row_height: int = 22,

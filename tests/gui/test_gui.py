@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from tflite_inspector.core.reading.reader import read_model
 from tflite_inspector.gui.main_window import MainWindow
-from tflite_inspector.gui.model_page.view import ModelView
+from tflite_inspector.gui.model_page.view import OPERATORS_TAB, ModelView
+from tflite_inspector.gui.widgets.tables import INDEX_ROLE
 
 from ..conftest import EDGE_CASES, model_id, needs_shared, real_model_paths, shared_model
 from .conftest import LOAD_TIMEOUT_MS, SAMPLE, drop_files, open_and_wait
@@ -82,6 +85,44 @@ def test_per_channel_rows_equal_channel_count_with_statistics_and_plots(qtbot, w
     target = tmp_path / "w.npy"
     view.detail.export_to(str(target))
     np.testing.assert_array_equal(np.load(target).shape, w.shape)
+    # Axis labels in the values' own units, not rescaled with a "(x0.001)" factor.
+    histogram = view.detail.plots.histogram_plot
+    assert not histogram.getAxis("bottom").autoSIPrefix and not histogram.getAxis("left").autoSIPrefix
+
+
+@needs_shared
+def test_the_wheel_over_an_unclicked_plot_scrolls_the_panel_not_the_plot(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    window.resize(1366, 700)
+    sg = view.model.subgraphs[0]
+    conv = next(op for op in sg.operators if op.opcode == "CONV_2D" and op.index > 5)
+    view.select_tensor(sg.tensors[conv.inputs[1]].index)
+    qtbot.waitUntil(lambda: view.detail.plots is not None and "std" in view.detail.stats_label.text(),
+                    timeout=LOAD_TIMEOUT_MS)
+    plot_widget = view.detail.plots.widget
+    histogram = view.detail.plots.histogram_plot
+    scroll = next(a for a in view.detail.findChildren(QScrollArea) if a.isAncestorOf(plot_widget))
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0  # the panel is taller than its view: there is something to scroll
+    bar.setValue(0)
+    before = histogram.viewRange()
+
+    def wheel(steps: int) -> None:  # over the middle of the histogram's data area
+        box = histogram.getViewBox()
+        centre = QPointF(plot_widget.mapFromScene(box.mapToScene(box.boundingRect().center())))
+        event = QWheelEvent(centre, QPointF(plot_widget.viewport().mapToGlobal(centre.toPoint())), QPoint(0, 0),
+                            QPoint(0, -120 * steps), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                            Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(plot_widget.viewport(), event)
+
+    wheel(2)
+    assert bar.value() > 0 and histogram.viewRange() == before
+    window.activateWindow()
+    plot_widget.setFocus()  # clicked: now the wheel is the plot's
+    qtbot.waitUntil(plot_widget.hasFocus, timeout=2000)
+    bar_value = bar.value()
+    wheel(2)
+    assert bar.value() == bar_value and histogram.viewRange() != before
 
 
 @needs_shared
@@ -108,6 +149,44 @@ def test_filter_by_regex_and_control_flow_link(qtbot, window):
     view.detail.link_activated.emit(f"subgraph:{body}")
     assert view.page.subgraph_index == body
     assert view.op_model.rowCount() == len(view.model.subgraphs[body].operators)
+
+
+@needs_shared
+def test_filter_words_match_op_types_first_and_fields_narrow(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    ops, tensors = view.model.subgraphs[0].operators, view.model.subgraphs[0].tensors
+    convs = sum(op.opcode == "CONV_2D" for op in ops)
+    # One regex over the whole row found nothing for an anchored op type; now it is the op type.
+    view.filter_edit.setText("^CONV_2D$")
+    assert view.op_proxy.rowCount() == convs > 0
+    # RELU6 is no op type here (fused into the convolutions): it matches rows through their text.
+    view.filter_edit.setText("depthwise")
+    assert view.op_proxy.rowCount() == sum(op.opcode == "DEPTHWISE_CONV_2D" for op in ops)
+    # Fields: all required; the Tensors tab's op: is the op that makes the tensor.
+    view.filter_edit.setText("op:^conv_2d$ dtype:int8")
+    assert view.op_proxy.rowCount() == convs
+    made_by_conv = sum(1 for t in tensors if (p := view.model.subgraphs[0].producers.get(t.index)) is not None
+                       and ops[p].opcode == "CONV_2D")
+    assert view.tensor_proxy.rowCount() == made_by_conv
+    view.filter_edit.setText("shape:96")
+    assert 0 < view.tensor_proxy.rowCount() == sum("96" in f"{list(t.shape)}" for t in tensors)
+    assert view.op_proxy.pattern_error == ""
+    view.filter_edit.setText("name:[bad")
+    assert "not a regular expression" in view.op_proxy.pattern_error
+
+
+@needs_shared
+def test_typing_a_filter_keeps_the_chosen_op(qtbot, window):
+    view = open_and_wait(qtbot, window, shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))
+    ops = view.model.subgraphs[0].operators
+    chosen = next(op.index for op in ops if op.opcode == "DEPTHWISE_CONV_2D")
+    view.tabs.setCurrentIndex(OPERATORS_TAB)
+    view.select_operator(chosen)
+    detail = view.detail.info.toHtml()
+    for text in ("C", "CO", "CONV_2D", "^CONV_2D$", ""):  # the chosen op is hidden, then shown again
+        view.filter_edit.setText(text)
+        assert view.page.selection.place.index == chosen and view.detail.info.toHtml() == detail, text
+    assert view.op_table.currentIndex().data(INDEX_ROLE) == chosen
 
 
 @needs_shared
@@ -258,3 +337,33 @@ def test_qt_calls_keep_the_reference_counts_of_none_and_booleans(qapp):
     # Other threads may hold or drop a few references meanwhile: a leak would be thousands.
     assert abs(sys.getrefcount(None) - none_before) < 100
     assert abs(sys.getrefcount(True) - true_before) < 100
+
+
+def test_title_names_the_current_model_and_ctrl_tab_moves_between_models(qtbot, window, tmp_path):
+    first = open_and_wait(qtbot, window, SAMPLE)
+    assert window.windowTitle() == f"{SAMPLE.name} — TFLite Inspector" and window.windowFilePath() == str(SAMPLE)
+    copy = tmp_path / "second.tflite"
+    copy.write_bytes(SAMPLE.read_bytes())
+    second = open_and_wait(qtbot, window, copy)
+    assert window.windowTitle() == "second.tflite — TFLite Inspector"
+    second.tabs.setCurrentIndex(OPERATORS_TAB)
+    second.op_table.setFocus()
+    qtbot.keyClick(second.op_table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is first and second.tabs.currentIndex() == OPERATORS_TAB  # not the inner page
+    assert window.windowTitle() == f"{SAMPLE.name} — TFLite Inspector"
+    qtbot.keyClick(first, Qt.Key.Key_PageDown, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is second
+
+
+def test_a_failed_open_returns_to_the_tab_the_user_was_on(qtbot, window, tmp_path):
+    first = open_and_wait(qtbot, window, SAMPLE)
+    copy = tmp_path / "second.tflite"
+    copy.write_bytes(SAMPLE.read_bytes())
+    open_and_wait(qtbot, window, copy)
+    window.tabs.setCurrentWidget(first)
+    bad = tmp_path / "broken.tflite"
+    bad.write_bytes(SAMPLE.read_bytes()[:3000])
+    window.open_paths([str(bad)])
+    qtbot.waitUntil(lambda: bool(window.errors), timeout=LOAD_TIMEOUT_MS)
+    assert window.tabs.currentWidget() is first and window.tabs.count() == 2
+    assert window.windowTitle() == f"{SAMPLE.name} — TFLite Inspector"

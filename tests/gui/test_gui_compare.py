@@ -344,3 +344,31 @@ def test_comparing_never_imports_tensorflow(tmp_path):
             app.exec()
     """, tmp_path)
     assert passed(result), result.stderr
+
+
+@needs_shared
+def test_selected_layers_open_the_lab_with_their_ops_kept_in_float(qtbot, window, tmp_path):
+    view, page = compare_page(qtbot, window)
+    page.add_candidates([str(shared_model(INT8))])
+    page.add_inputs(photos(2))
+    run_and_wait(qtbot, page)
+    panel = page.layers
+    assert not panel.keep_float_button.isEnabled()  # nothing selected yet
+    rows = [panel.layer_model.row_of(i) for i, layer in enumerate(page.page.candidate.layers)
+            if layer.op in ("CONV_2D", "FULLY_CONNECTED")][-2:]
+    selection = panel.layer_table.selectionModel()
+    for row in rows:
+        selection.select(panel.layer_model.index(row, 0), selection.SelectionFlag.Select | selection.SelectionFlag.Rows)
+    expected = sorted(panel.layer_model.item(row).op_index for row in rows)
+    assert panel.selected_ops() == expected and panel.keep_float_button.isEnabled()
+    panel.keep_float_button.click()
+    lab = window.lab_windows[-1]
+    assert lab.source_path() == str(shared_model(FLOAT))
+    assert lab.page.keep_float == ", ".join(str(op) for op in expected)
+    assert lab.setup.keep_float_edit.text() == lab.page.keep_float
+    lab.set_output_dir(str(tmp_path / "out"))
+    assert lab.page.settings().keep_float == tuple(str(op) for op in expected)
+    # Suggest asks for int8 among the modes.
+    lab.page.set_mixed_precision(suggest_sqnr_db=30.0)
+    assert lab.page.settings().suggest.min_output_sqnr_db == 30.0 and lab.setup.suggest_check.isChecked()
+    lab.close()

@@ -27,6 +27,7 @@ from .fresh_process import passed, run_app_script
 FLOAT = "gh-mlcommons-tiny/vww_96_float.tflite"
 RUN_TIMEOUT_MS = 120_000  # the first run starts an interpreter and a converter process
 SIZE, TOP1, GPU = COLUMNS.index("Size (bytes)"), COLUMNS.index("Top-1"), COLUMNS.index("GPU ops")
+DTYPES = COLUMNS.index("Ops by dtype")
 
 
 def photos(count: int) -> list[str]:
@@ -92,6 +93,14 @@ def test_run_shows_variants_and_a_budget_is_applied_without_running_again(qtbot,
     assert column(lab, SIZE) == [f"{sizes[m]:,}" for m in row_modes(lab)]
     assert all(text.endswith("%") for text in column(lab, TOP1))
     assert all("/" in text for text in column(lab, GPU))
+    # What each mode computes in: vww's float model all float32, its full-integer variant all int8
+    # (read from the variant file), the dynamic-range one float32 activations.
+    dtypes = dict(zip(row_modes(lab), column(lab, DTYPES), strict=True))
+    assert dtypes["float32"] == "31 float32" and dtypes["dynamic"].startswith("31 float32")
+    assert dtypes["int8"].startswith("31 int8") and "⚠" not in dtypes["int8"]
+    assert result.variant("int8").precision.full_integer
+    # The recommendation without a budget: the smallest variant within the stated tolerances.
+    assert "default tolerances" in result.recommendation_reason
     # The run's own warning about the calibration set, in the same banner.
     assert lab.warning_banner.isVisible() and "calibration inputs" in lab.warning_banner.text()
     assert any("calibration inputs" in w for w in result.warnings)
@@ -131,7 +140,10 @@ def test_run_shows_variants_and_a_budget_is_applied_without_running_again(qtbot,
     assert [os.stat(p).st_mtime_ns for p in files] == stamps
     assert lab.settings().budget == Budget(whole_model_delegate="edgetpu")  # the next run's budget
 
-    # Compare selected: one variant and the reference, on the lab's photos with its normalization.
+    # Compare selected: one variant and the reference, on the lab's photos with its normalization,
+    # replacing what the Compare page had (another candidate, another input).
+    view.show_compare().set_up([str(shared_model("gh-mlcommons-tiny/vww_96_int8.tflite"))],
+                               [str(sorted(IMAGES.glob("*.bmp"))[0])])
     int8_path = result.variant("int8").path
     lab.select_modes(["int8"])
     assert lab.compare_button.isEnabled()

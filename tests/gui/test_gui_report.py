@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from PySide6.QtWidgets import QPushButton
 
 from tflite_inspector.core.lab.settings import Budget
@@ -99,3 +100,55 @@ def test_lab_window_exports_its_table(qtbot, window, tmp_path):
     assert "★ dynamic-range int8" in text  # the budget as the window marks it now
     assert "size 455" in text  # why float16 is ruled out
     assert "Report written to" in lab.run_status.text()
+
+
+@needs_shared
+def test_file_export_report_after_a_lab_run_includes_the_lab(qtbot, window, tmp_path):
+    view = open_and_wait(qtbot, window, shared_model(FLOAT))
+    lab = window.open_quantization_lab(str(shared_model(FLOAT)))
+    set_up_lab(lab, tmp_path / "variants", modes=("dynamic",), calibration=photos(3))
+    run_lab_and_wait(qtbot, lab)
+    window.tabs.setCurrentWidget(view)
+    assert window.lab_result_for(view.model.path) is lab.page.result
+    out = tmp_path / "model.html"
+    export_and_wait(qtbot, window, out)
+    text = out.read_text(encoding="utf-8")
+    assert ">Quantization lab<" in text and "dynamic-range int8" in text
+
+
+def test_outputs_default_to_the_folder_chosen_last_else_a_writable_one(tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from tflite_inspector.gui.lab.model import LabPage
+    from tflite_inspector.gui.places import LAB_FOLDER, REPORT_FOLDER, Places
+
+    places = Places(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    home = os.path.expanduser("~")
+    # A model whose folder cannot be written to (gone here; read-only below when not root): the
+    # home folder, not a path the export would fail on.
+    gone = tmp_path / "gone" / "m.tflite"
+    assert default_report_path(str(gone), places) == os.path.join(home, "m_report.html")
+    shelf = tmp_path / "read_only"
+    shelf.mkdir()
+    (shelf / "m.tflite").write_bytes(b"")
+    shelf.chmod(0o555)
+    try:
+        if not os.access(shelf, os.W_OK):  # root may write anywhere: then only the case above
+            assert default_report_path(str(shelf / "m.tflite"), places) == os.path.join(home, "m_report.html")
+    finally:
+        shelf.chmod(0o755)
+    # A writable model folder is used while nothing was chosen.
+    assert default_report_path(str(shelf / "m.tflite"), places) == str(shelf / "m_report.html")
+    chosen = tmp_path / "reports"
+    chosen.mkdir()
+    places.remember(REPORT_FOLDER, str(chosen))
+    assert default_report_path(str(gone), places) == str(chosen / "m_report.html")
+    # The lab's variants: under the folder chosen last for them.
+    places.remember(LAB_FOLDER, str(chosen))
+    page = LabPage(output_parent=lambda source: places.folder(LAB_FOLDER, source))
+    page.set_source(str(shelf / "m.tflite"))
+    assert page.output_dir == str(chosen / "m_variants")
+    chosen.rmdir()  # a chosen folder that is gone is not offered
+    page = LabPage(output_parent=lambda source: places.folder(LAB_FOLDER, source))
+    page.set_source(str(shelf / "m.tflite"))
+    assert page.output_dir == str(shelf / "m_variants")
