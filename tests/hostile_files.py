@@ -83,6 +83,17 @@ def _finish(b: flatbuffers.Builder, tensors: int, operators: int, inputs: list[i
     return bytes(b.Output())
 
 
+def _operator(b: flatbuffers.Builder, inputs: list[int], outputs: list[int]) -> int:
+    """One operator of opcode 0 reading `inputs` and writing `outputs`."""
+    op_inputs = _int_vector(b, inputs)
+    op_outputs = _int_vector(b, outputs)
+    s.OperatorStart(b)
+    s.OperatorAddOpcodeIndex(b, 0)
+    s.OperatorAddInputs(b, op_inputs)
+    s.OperatorAddOutputs(b, op_outputs)
+    return s.OperatorEnd(b)
+
+
 def shared_table_model(n: int, kind: str = "operators") -> bytes:
     """A model of about 8·n bytes that decodes to n² entries when tables are not counted once.
 
@@ -93,24 +104,12 @@ def shared_table_model(n: int, kind: str = "operators") -> bytes:
     if kind == "operators":
         t = _tensor(b, "x", [1, 4])
         tensors = _shared_vector(b, t, 1)
-        op_inputs = _int_vector(b, [0] * n)
-        op_outputs = _int_vector(b, [0])
-        s.OperatorStart(b)
-        s.OperatorAddOpcodeIndex(b, 0)
-        s.OperatorAddInputs(b, op_inputs)
-        s.OperatorAddOutputs(b, op_outputs)
-        op = s.OperatorEnd(b)
+        op = _operator(b, [0] * n, [0])
         operators = _shared_vector(b, op, n)
     elif kind == "tensors":
         t = _tensor(b, "x", [1] * n)
         tensors = _shared_vector(b, t, n)
-        op_inputs = _int_vector(b, [0, 1])
-        op_outputs = _int_vector(b, [2])
-        s.OperatorStart(b)
-        s.OperatorAddOpcodeIndex(b, 0)
-        s.OperatorAddInputs(b, op_inputs)
-        s.OperatorAddOutputs(b, op_outputs)
-        op = s.OperatorEnd(b)
+        op = _operator(b, [0, 1], [2])
         operators = _shared_vector(b, op, 1)
     else:
         raise ValueError(kind)
@@ -125,13 +124,7 @@ def honest_wide_model(n: int) -> bytes:
     tensors = _shared_vector(b, t, 1)
     ops = []
     for _ in range(n):
-        op_inputs = _int_vector(b, [0, 0])
-        op_outputs = _int_vector(b, [0])
-        s.OperatorStart(b)
-        s.OperatorAddOpcodeIndex(b, 0)
-        s.OperatorAddInputs(b, op_inputs)
-        s.OperatorAddOutputs(b, op_outputs)
-        ops.append(s.OperatorEnd(b))
+        ops.append(_operator(b, [0, 0], [0]))
     b.StartVector(4, n, 4)
     for op in reversed(ops):
         b.PrependUOffsetTRelative(op)
@@ -148,13 +141,7 @@ def declared_size_model(shape: list[int], dtype: int = s.TensorType.FLOAT32) -> 
     b.PrependUOffsetTRelative(y)
     b.PrependUOffsetTRelative(x)
     tensors = b.EndVector()
-    op_inputs = _int_vector(b, [0])
-    op_outputs = _int_vector(b, [1])
-    s.OperatorStart(b)
-    s.OperatorAddOpcodeIndex(b, 0)
-    s.OperatorAddInputs(b, op_inputs)
-    s.OperatorAddOutputs(b, op_outputs)
-    op = s.OperatorEnd(b)
+    op = _operator(b, [0], [1])
     b.StartVector(4, 1, 4)
     b.PrependUOffsetTRelative(op)
     operators = b.EndVector()
@@ -284,12 +271,6 @@ def wide_rank_model(n: int) -> bytes:
     b = flatbuffers.Builder(16 * n + 1024)
     t = _tensor(b, "x", [1] * n)
     tensors = _shared_vector(b, t, 1)
-    op_inputs = _int_vector(b, [0] * n)
-    op_outputs = _int_vector(b, [0])
-    s.OperatorStart(b)
-    s.OperatorAddOpcodeIndex(b, 0)
-    s.OperatorAddInputs(b, op_inputs)
-    s.OperatorAddOutputs(b, op_outputs)
-    op = s.OperatorEnd(b)
+    op = _operator(b, [0] * n, [0])
     operators = _shared_vector(b, op, 1)
     return _finish(b, tensors, operators, [0], [0], opcode=s.BuiltinOperator.CONCATENATION)
