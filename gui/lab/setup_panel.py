@@ -105,6 +105,34 @@ class LabSetupPanel(QWidget):
             lambda _: self.page.set_signature(self.signature_combo.currentData()))
         form.addRow("Signature", self.signature_combo)
         self.signature_form = form
+        self.keep_float_edit = QLineEdit()
+        self.keep_float_edit.setPlaceholderText("e.g. 12, PRELU, re:dense")
+        self.keep_float_edit.setToolTip(
+            "Keep these ops in float in every quantized mode (mixed precision, by ai-edge-quantizer's per-op "
+            "recipe scopes): 12, 10-14, PRELU, re:^model/dense — comma-separated. Compare's \"Keep in float\" "
+            "fills it from the layers selected there.")
+        self.keep_float_edit.textEdited.connect(lambda text: self.page.set_mixed_precision(keep_float=text))
+        form.addRow("Keep in float", self.keep_float_edit)
+        self.suggest_check = QCheckBox("Suggest, for")
+        self.suggest_spin = QDoubleSpinBox()
+        self.suggest_spin.setRange(1.0, 120.0)
+        self.suggest_spin.setValue(30.0)
+        self.suggest_spin.setSuffix(" dB output SQNR")
+        self.suggest_check.setToolTip("After the modes, keep int8's ops in float one at a time, worst own error "
+                                      "first, until the output SQNR reaches the target (at most 8); every step is "
+                                      "reported and the last becomes a row")
+
+        def suggest_changed() -> None:
+            self.page.set_mixed_precision(
+                suggest_sqnr_db=self.suggest_spin.value() if self.suggest_check.isChecked() else None)
+
+        self.suggest_check.toggled.connect(lambda _: suggest_changed())
+        self.suggest_spin.valueChanged.connect(lambda _: suggest_changed())
+        suggest_row = QHBoxLayout()
+        suggest_row.addWidget(self.suggest_check)
+        suggest_row.addWidget(self.suggest_spin)
+        suggest_row.addStretch(1)
+        form.addRow("Mixed precision", suggest_row)
         return box
 
     def _build_inputs_box(self) -> QGroupBox:
@@ -157,34 +185,6 @@ class LabSetupPanel(QWidget):
         row.addWidget(self.output_edit, 1)
         row.addWidget(choose)
         form.addRow("Output folder", row)
-        self.keep_float_edit = QLineEdit()
-        self.keep_float_edit.setPlaceholderText("op indices, op types or re:regex over output names")
-        self.keep_float_edit.setToolTip(
-            "Keep these ops in float in every quantized mode (mixed precision, by ai-edge-quantizer's per-op "
-            "recipe scopes): 12, 10-14, PRELU, re:^model/dense — comma-separated. Compare's \"Keep in float\" "
-            "fills it from the layers selected there.")
-        self.keep_float_edit.textEdited.connect(lambda text: self.page.set_mixed_precision(keep_float=text))
-        form.addRow("Keep in float", self.keep_float_edit)
-        self.suggest_check = QCheckBox("Suggest: fewest ops in float for an output SQNR of")
-        self.suggest_spin = QDoubleSpinBox()
-        self.suggest_spin.setRange(1.0, 120.0)
-        self.suggest_spin.setValue(30.0)
-        self.suggest_spin.setSuffix(" dB")
-        self.suggest_check.setToolTip("After the modes, keep int8's ops in float one at a time, worst own error "
-                                      "first, until the output SQNR reaches the target (at most 8); every step is "
-                                      "reported and the last becomes a row")
-
-        def suggest_changed() -> None:
-            self.page.set_mixed_precision(
-                suggest_sqnr_db=self.suggest_spin.value() if self.suggest_check.isChecked() else None)
-
-        self.suggest_check.toggled.connect(lambda _: suggest_changed())
-        self.suggest_spin.valueChanged.connect(lambda _: suggest_changed())
-        suggest_row = QHBoxLayout()
-        suggest_row.addWidget(self.suggest_check)
-        suggest_row.addWidget(self.suggest_spin)
-        suggest_row.addStretch(1)
-        form.addRow("", suggest_row)
         self._show_form()
         return box
 
