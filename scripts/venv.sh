@@ -17,7 +17,11 @@ install_into_venv() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] && [ -x .venv/bin/tflite-inspector ]; then
         return 0
     fi
+    # Said before the long silent steps (a first install downloads about 2 GB); pip's own lines
+    # stay off, its errors do not.
+    echo "Installing TFLite Inspector with [${extras}] into .venv (first time: several minutes; later starts skip this)…" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e ".[${extras}]"
+    .venv/bin/python -m pip install --quiet --progress-bar on -e ".[${extras}]"
     echo "$wanted" > "$stamp"
+    echo "Installed." >&2
 }
