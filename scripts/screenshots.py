@@ -119,6 +119,10 @@ def main() -> None:
     page.select_layer(page.page.candidate.worst_plotted(page.page.metric)[0])
     wait(app, lambda: "Reading" not in page.layers.tensor_info.text())
     window.grab().save(str(out / "compare.png"))
+    window.resize(1366, 768)  # a laptop screen: the same page must stay usable
+    wait(app, lambda: window.width() <= 1366)
+    window.grab().save(str(out / "compare_1366.png"))
+    window.resize(1600, 1000)
     graph_shots(app, window, view, page, open_model, pick, out)
     quantization_lab_shot(app, window, out)
     report_shot(reference, candidate, out)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -97,7 +98,21 @@ class CompareView(QWidget):
         results = QWidget()
         results_layout = QVBoxLayout(results)
         results_layout.setContentsMargins(0, 0, 0, 0)
-        results_layout.addWidget(self.run_bar)
+        # The settings fold away after a run, so a laptop screen gives the plot and table the room;
+        # this button brings them back.
+        self.settings_toggle = QToolButton()
+        self.settings_toggle.setCheckable(True)
+        self.settings_toggle.setChecked(True)
+        self.settings_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_toggle.setArrowType(Qt.ArrowType.UpArrow)
+        self.settings_toggle.setText("Settings")
+        self.settings_toggle.setToolTip("Show or hide the candidates, inputs and preprocessing")
+        self.settings_toggle.toggled.connect(self.show_settings)
+        run_row = QHBoxLayout()
+        run_row.setContentsMargins(0, 0, 0, 0)
+        run_row.addWidget(self.settings_toggle)
+        run_row.addWidget(self.run_bar, 1)
+        results_layout.addLayout(run_row)
         results_layout.addWidget(self.message_view)
         self.results_stack = QStackedWidget()
         self.placeholder = QLabel(PLACEHOLDER)
@@ -108,7 +123,7 @@ class CompareView(QWidget):
         results_layout.addWidget(self.results_stack, 1)
 
         # Scrolls rather than cuts its contents when the splitter makes it short.
-        setup_area = QScrollArea()
+        self.setup_area = setup_area = QScrollArea()
         setup_area.setWidget(self.setup)
         setup_area.setWidgetResizable(True)
         setup_area.setFrameShape(QFrame.Shape.NoFrame)
@@ -248,6 +263,7 @@ class CompareView(QWidget):
         With `replace`, the page's earlier candidates and inputs go first: the run is exactly what
         was handed over. With `run`, the comparison starts once the candidates are read, if
         nothing stops it."""
+        self.show_settings(True)  # what is set up here is seen
         if replace:
             for path in list(self.page.candidates):
                 self.page.remove_candidate(path)
@@ -316,6 +332,13 @@ class CompareView(QWidget):
     def run_result(self) -> ComparisonRun | None:
         return self.page.run
 
+    def show_settings(self, shown: bool) -> None:
+        """Fold the settings away (after a run) or show them again."""
+        self.setup_area.setVisible(shown)
+        self.settings_toggle.setArrowType(Qt.ArrowType.UpArrow if shown else Qt.ArrowType.DownArrow)
+        if self.settings_toggle.isChecked() != shown:
+            self.settings_toggle.setChecked(shown)
+
     def _show_run(self) -> None:
         run, page = self.page.run, self.page
         self.run_bar.set_outcome(page.outcome)
@@ -330,6 +353,7 @@ class CompareView(QWidget):
             self.placeholder.setText("Nothing was measured." + (" See the messages above." if page.messages() else ""))
             return
         self.results_stack.setCurrentIndex(1)
+        self.show_settings(False)  # the results take the room; the Settings button brings the form back
         candidates = ", ".join(c.file_name for c in page.shown)
         self.summary_label.setText(
             f"{os.path.basename(comparison.reference)} against {candidates} on {comparison.inputs_description}"

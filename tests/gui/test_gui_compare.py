@@ -71,6 +71,14 @@ def test_float_against_int8_layer_by_layer(qtbot, window):
     candidate = page.page.candidate
     assert candidate is comparison.candidates[0] and candidate.error is None
 
+    # The settings fold away after the run (a laptop screen keeps the room for the results); the
+    # Settings button shows them again.
+    assert not page.setup_area.isVisibleTo(page) and not page.settings_toggle.isChecked()
+    page.settings_toggle.click()
+    assert page.setup_area.isVisibleTo(page)
+    page.settings_toggle.click()
+    assert not page.setup_area.isVisibleTo(page)
+
     # Table: every matched tensor; plot: the ops' outputs (not a requantized repeat, not the model
     # input), the same layers as the report plots.
     assert page.layers.layer_model.rowCount() == len(candidate.layers) > 20
