@@ -61,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true",
                          help="print one JSON object per model per line (JSON Lines) instead of text; "
                               "e.g. --json > out.jsonl")
-    inspect.add_argument("--debug", action="store_true",
-                         help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(inspect)
 
     compat = sub.add_parser(
         "compat",
@@ -94,8 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list every CPU-fallback op, not only the first few per reason")
     compat.add_argument("--json", action="store_true",
                         help="print one JSON object per model per line (JSON Lines) instead of text")
-    compat.add_argument("--debug", action="store_true",
-                        help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(compat)
 
     compare = sub.add_parser(
         "compare",
@@ -130,8 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("-v", "--verbose", action="store_true", help="list every matched and unmatched tensor")
     compare.add_argument("--per-input", action="store_true", help="with --json: the metrics of every input too")
     compare.add_argument("--json", action="store_true", help="print one JSON object (docs/comparison.md)")
-    compare.add_argument("--debug", action="store_true",
-                         help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(compare)
     quantize = sub.add_parser(
         "quantize",
         prog="tflite-inspector quantize",
@@ -212,8 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     quantize.add_argument("--timeout", type=float, default=1800.0, metavar="S",
                           help="seconds one conversion may take before it is stopped (default: 1800)")
     quantize.add_argument("--json", action="store_true", help="print one JSON object (docs/quantization.md)")
-    quantize.add_argument("--debug", action="store_true",
-                          help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(quantize)
 
     graph = sub.add_parser(
         "graph",
@@ -246,8 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--nnapi-api-level", type=_api_level, default=DEFAULT_NNAPI_API_LEVEL, metavar="N",
                        help=f"for --overlay delegate:nnapi (default: {DEFAULT_NNAPI_API_LEVEL})")
     graph.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
-    graph.add_argument("--debug", action="store_true",
-                       help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(graph)
 
     report = sub.add_parser(
         "report",
@@ -282,8 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     report.add_argument("--timeout", type=float, default=60.0, metavar="S",
                         help="seconds the interpreter may take per request before it is stopped (default: 60)")
-    report.add_argument("--debug", action="store_true",
-                        help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
+    _add_debug_option(report)
     return parser
 
 
@@ -300,6 +294,11 @@ def _add_input_shape_options(parser: argparse.ArgumentParser) -> None:
                              "size), as --input-shape does for the inputs it does not name")
     parser.add_argument("--shape-timeout", type=float, default=60.0, metavar="S",
                         help="seconds the interpreter may take to resolve the shapes (default: 60)")
+
+
+def _add_debug_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true",
+                        help="print a traceback with unexpected errors, and the runtime's own log lines (for bug reports)")
 
 
 def _add_delegate_options(parser: argparse.ArgumentParser) -> None:

@@ -212,6 +212,14 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _assert_gone_soon(pids, seconds: float = 10) -> None:
+    """The workers end within `seconds` of their parent's death."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.2)
+    assert not any(_alive(p) for p in pids), "a worker outlived its parent"
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -237,10 +245,7 @@ def test_workers_end_when_the_cli_is_killed(tmp_path, sig):
         time.sleep(2)  # into the endless invoke
         cli.send_signal(sig)
         cli.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(p) for p in children):
-            time.sleep(0.2)
-        assert not any(_alive(p) for p in children), "a worker outlived its parent"
+        _assert_gone_soon(children)
     finally:
         if cli.poll() is None:
             cli.kill()
@@ -451,10 +456,7 @@ def test_a_worker_started_from_a_thread_ends_with_its_parent(tmp_path):
         time.sleep(2)
         parent.kill()
         parent.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(_alive(p) for p in children):
-            time.sleep(0.2)
-        assert not any(_alive(p) for p in children), "a worker outlived its parent"
+        _assert_gone_soon(children)
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -201,8 +201,7 @@ def _add_input_copy(graph: schema.SubGraphT, index: int, empty_buffer: int) -> i
     copy.shapeSignature = original.shapeSignature
     copy.type = original.type
     copy.quantization = original.quantization
-    copy.name = (original.name or b"") + b"/isolated_input" if isinstance(original.name, bytes) \
-        else f"{original.name or ''}/isolated_input"
+    copy.name = (original.name or b"") + b"/isolated_input"  # the object API holds names as bytes
     copy.buffer = empty_buffer
     graph.tensors.append(copy)
     return len(graph.tensors) - 1

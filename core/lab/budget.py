@@ -94,13 +94,7 @@ def apply_budget(variants: Sequence[VariantResult], budget: Budget) -> tuple[tup
         return tuple(marked), *_smallest_within_tolerances(candidates)
     pool = measured or candidates
     best = max(pool, key=lambda v: (_error_rank(v), -(v.size_bytes or 0)))
-    why = []
-    if best.top1_agreement is not None:
-        why.append(f"top-1 agreement {best.top1_agreement:.0%}")
-    if best.output_sqnr_db is not None and math.isfinite(best.output_sqnr_db):
-        why.append(f"output SQNR {best.output_sqnr_db:.1f} dB")
-    if not measured:
-        why.append("error not measured")
+    why = _measured_parts(best, with_size=False) + ([] if measured else ["error not measured"])
     scope = "of the variants that fit the budget"
     reason = f"{best.title}: the smallest error {scope}" + (f" ({', '.join(why)})" if why else "")
     others = [f"{v.title}: {'; '.join(v.ruled_out)}" for v in marked if v.fits is False and not v.is_reference]
@@ -127,12 +121,16 @@ def _smallest_within_tolerances(candidates: Sequence[VariantResult]) -> tuple[st
                        f"smallest error{_measured(best)}")
 
 
-def _measured(v: VariantResult) -> str:
-    why = []
-    if v.size_bytes:
-        why.append(f"{format_decimal_bytes(v.size_bytes)}")
+def _measured_parts(v: VariantResult, *, with_size: bool = True) -> list[str]:
+    """What was measured of a variant, for a recommendation's reason: size, top-1, output SQNR."""
+    parts = [format_decimal_bytes(v.size_bytes)] if with_size and v.size_bytes else []
     if v.top1_agreement is not None:
-        why.append(f"top-1 agreement {v.top1_agreement:.0%}")
+        parts.append(f"top-1 agreement {v.top1_agreement:.0%}")
     if v.output_sqnr_db is not None and math.isfinite(v.output_sqnr_db):
-        why.append(f"output SQNR {v.output_sqnr_db:.1f} dB")
-    return f" ({', '.join(why)})" if why else ""
+        parts.append(f"output SQNR {v.output_sqnr_db:.1f} dB")
+    return parts
+
+
+def _measured(v: VariantResult) -> str:
+    parts = _measured_parts(v)
+    return f" ({', '.join(parts)})" if parts else ""
